@@ -1,0 +1,273 @@
+"""Recurrent-weight initializers for ReLU RNNs: IRNN, iRNN and np-RNN."""
+
+import math
+import numbers
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_rnninit.api_export import keras_rnninit_export
+
+_ACCEPTED_SHAPES = (
+    "a square recurrent kernel (N, N), a stacked recurrent kernel (N, k * N) "
+    "such as LSTM's (k=4) or GRU's (k=3)"
+)
+
+
+def _recurrent_blocks(shape, name, allow_vector=False):
+    """Returns `(N, k)` for a kernel of shape `(N, k * N)`, else raises."""
+    shape = tuple(shape)
+    accepted = _ACCEPTED_SHAPES + (", or a vector (N,)" if allow_vector else "")
+    if len(shape) == 2:
+        rows, cols = shape
+        if rows > 0 and cols > 0 and cols % rows == 0:
+            return rows, cols // rows
+    raise ValueError(
+        f"{name} accepts {accepted}. "
+        f"Received: shape={shape} of rank {len(shape)}."
+    )
+
+
+def _float_dtype(dtype, name):
+    dtype = keras.backend.standardize_dtype(dtype)
+    if "float" not in dtype:
+        raise ValueError(
+            f"{name} only produces floating-point values. Received: dtype={dtype}"
+        )
+    return dtype
+
+
+def _validate_seed(seed):
+    valid = seed is None or isinstance(
+        seed, (int, dict, keras.random.SeedGenerator)
+    )
+    if not valid or isinstance(seed, bool):
+        raise ValueError(
+            "`seed` argument should be an instance of "
+            "`keras.random.SeedGenerator()` or an integer. "
+            f"Received: seed={seed}"
+        )
+
+
+@keras_rnninit_export("IRNN")
+class ScaledIdentity(keras.initializers.Initializer):
+    """Identity (IRNN) or scaled identity (iRNN) recurrent initializer.
+
+    Returns `gain * I`. With `gain=1.0` this is the IRNN initialization; with a
+    small gain such as `0.01` it is the iRNN variant. Unlike
+    `keras.initializers.Identity`, `gain` is part of the config, so it survives
+    `get_config()` and `.keras` save/load.
+
+    It understands the recurrent kernels of Keras's layers:
+    - `(N, N)`: `gain * I` (`SimpleRNN`);
+    - `(N, k * N)`: `k` identity blocks side by side, one per gate (`LSTM`
+      k=4, `GRU` k=3);
+    - `(N,)`: `gain * ones(N)`, the diagonal of `gain * I`, for recurrent
+      weights that are a vector (`IndRNNCell`).
+
+    Args:
+        gain: Python float, the multiplier of the identity.
+
+    Example:
+
+    ```python
+    irnn = keras.layers.SimpleRNN(
+        100, activation="relu", recurrent_initializer=ScaledIdentity(1.0)
+    )
+    ```
+
+    Reference:
+    - [Le et al., 2015](https://arxiv.org/abs/1504.00941), "A Simple Way to
+      Initialize Recurrent Networks of Rectified Linear Units".
+    """
+
+    def __init__(self, gain=1.0):
+        if (
+            isinstance(gain, bool)
+            or not isinstance(gain, numbers.Real)
+            or not math.isfinite(gain)
+        ):
+            raise ValueError(
+                f"`gain` must be a finite real number. Received: gain={gain!r}"
+            )
+        self.gain = float(gain)
+
+    def __call__(self, shape, dtype=None):
+        dtype = _float_dtype(dtype, "ScaledIdentity")
+        shape = tuple(shape)
+        if len(shape) == 1 and shape[0] > 0:
+            return ops.full(shape, self.gain, dtype=dtype)
+        units, blocks = _recurrent_blocks(
+            shape, "ScaledIdentity", allow_vector=True
+        )
+        eye = ops.eye(units, dtype=dtype) * ops.cast(self.gain, dtype)
+        return ops.tile(eye, (1, blocks))
+
+    def get_config(self):
+        return {"gain": self.gain}
+
+
+@keras_rnninit_export("NPInit")
+class NormalizedPositiveDefinite(keras.initializers.Initializer):
+    """Normalized positive-definite recurrent initializer of np-RNN.
+
+    Draws `R`, an `N x N` matrix of i.i.d. `N(0, 1)` entries, forms
+    `A = R^T R / N` and returns `W = (A + I) / lambda_max(A + I)`. `W` is
+    symmetric positive definite; its largest eigenvalue is exactly 1 and all
+    others are below 1 (for `N` around 100 to 256 they lie roughly in
+    [0.2, 1.0]), so that a ReLU RNN's hidden dynamics with zero input collapse
+    onto one direction instead of keeping every perturbation as the identity
+    does.
+
+    For a stacked recurrent kernel `(N, k * N)` (`LSTM` k=4, `GRU` k=3),
+    each `N x N` block is an independent draw.
+
+    The matrix is computed in float64 and cast to `dtype` at the end, so its
+    largest eigenvalue is 1 to the precision of `dtype`.
+
+    Args:
+        seed: A Python integer or a `keras.random.SeedGenerator`, as for
+            Keras's random initializers. An integer (or `None`) gives the
+            same matrix on every call; a `SeedGenerator` gives a new matrix
+            on each call.
+
+    Example:
+
+    ```python
+    np_rnn = keras.layers.SimpleRNN(
+        100, activation="relu", recurrent_initializer=NPInit(seed=1)
+    )
+    ```
+
+    Reference:
+    - [Talathi and Vartak, 2015](https://arxiv.org/abs/1511.03771),
+      "Improving performance of recurrent neural network with relu
+      nonlinearity".
+    """
+
+    def __init__(self, seed=None):
+        _validate_seed(seed)
+        self._random = keras.initializers.RandomNormal(
+            mean=0.0, stddev=1.0, seed=seed
+        )
+
+    @property
+    def seed(self):
+        return self._random.seed
+
+    def __call__(self, shape, dtype=None):
+        dtype = _float_dtype(dtype, "NormalizedPositiveDefinite")
+        units, blocks = _recurrent_blocks(shape, "NormalizedPositiveDefinite")
+        r = ops.convert_to_numpy(self._random((blocks, units, units), "float32"))
+        r = r.astype(np.float64)
+        m = np.matmul(np.transpose(r, (0, 2, 1)), r)  # R^T R
+        m /= units
+        diagonal = np.arange(units)
+        m[:, diagonal, diagonal] += 1.0  # A + I
+        m /= np.linalg.eigvalsh(m)[:, -1, None, None]
+        w = m[0] if blocks == 1 else np.concatenate(m, axis=1)
+        if dtype == "float32":
+            w = w.astype(np.float32)
+        return ops.convert_to_tensor(w, dtype=dtype)
+
+    def get_config(self):
+        return {"seed": self._random.get_config()["seed"]}
+
+
+def random_walk_factor(n):
+    """Sussillo and Abbott's random-walk factor for ReLU units.
+
+    `alpha(n) = sqrt(2) * exp(1.2 / (max(n, 6) - 2.4))`.
+    """
+    return math.sqrt(2.0) * math.exp(1.2 / (max(n, 6) - 2.4))
+
+
+@keras_rnninit_export("NPInputInit")
+class RandomWalkNormal(keras.initializers.Initializer):
+    """np-RNN's input-weight initializer (random-walk scaling).
+
+    Draws from `N(0, std^2)` with
+    `std = scale * alpha(N) / sqrt(N)` and
+    `alpha(N) = sqrt(2) * exp(1.2 / (max(N, 6) - 2.4))`.
+
+    The np-RNN paper draws the input weights from `N(0, 1/N)` and scales them
+    by a factor `alpha` following the random-walk initialization of Sussillo
+    and Abbott (2014); the formula of `alpha` above is that initialization's
+    factor for ReLU units. Which `N` the paper uses, and that its `alpha` is
+    exactly this one, could not be confirmed from the paper's text: `N` is the
+    number of hidden units by default (`mode="fan_out"`, the last dimension of
+    a Keras kernel `(input_dim, units)`), and `mode="fan_in"` uses the input
+    dimension as the random-walk scheme does.
+
+    Args:
+        scale: Python float, an extra multiplier (1.0: the formula as is).
+        mode: `"fan_out"` (default) or `"fan_in"`: which dimension is `N`.
+        seed: A Python integer or a `keras.random.SeedGenerator`.
+
+    Example:
+
+    ```python
+    layer = keras.layers.SimpleRNN(
+        100,
+        activation="relu",
+        kernel_initializer=RandomWalkNormal(seed=1),
+        recurrent_initializer=NPInit(seed=2),
+    )
+    ```
+
+    Reference:
+    - [Talathi and Vartak, 2015](https://arxiv.org/abs/1511.03771).
+    - [Sussillo and Abbott, 2014](https://arxiv.org/abs/1412.6558), "Random
+      Walk Initialization for Training Very Deep Feedforward Networks".
+    """
+
+    def __init__(self, scale=1.0, mode="fan_out", seed=None):
+        if (
+            isinstance(scale, bool)
+            or not isinstance(scale, numbers.Real)
+            or not scale > 0
+            or not math.isfinite(scale)
+        ):
+            raise ValueError(
+                f"`scale` must be a positive finite number. Received: scale={scale!r}"
+            )
+        if mode not in ("fan_in", "fan_out"):
+            raise ValueError(
+                f"`mode` must be 'fan_in' or 'fan_out'. Received: mode={mode!r}"
+            )
+        _validate_seed(seed)
+        self.scale = float(scale)
+        self.mode = mode
+        self._random = keras.initializers.RandomNormal(stddev=1.0, seed=seed)
+
+    @property
+    def seed(self):
+        return self._random.seed
+
+    def stddev(self, shape):
+        """The standard deviation used for a kernel of this shape."""
+        shape = tuple(shape)
+        if len(shape) != 2 or min(shape) <= 0:
+            raise ValueError(
+                "RandomWalkNormal accepts an input kernel (input_dim, units). "
+                f"Received: shape={shape} of rank {len(shape)}."
+            )
+        n = shape[0] if self.mode == "fan_in" else shape[1]
+        return self.scale * random_walk_factor(n) / math.sqrt(n)
+
+    def __call__(self, shape, dtype=None):
+        dtype = _float_dtype(dtype, "RandomWalkNormal")
+        return self._random(shape, dtype) * ops.cast(self.stddev(shape), dtype)
+
+    def get_config(self):
+        return {
+            "scale": self.scale,
+            "mode": self.mode,
+            "seed": self._random.get_config()["seed"],
+        }
+
+
+NPInit = NormalizedPositiveDefinite
+IRNN = ScaledIdentity
+NPInputInit = RandomWalkNormal

@@ -1,0 +1,72 @@
+import pathlib
+
+from setuptools import find_packages
+from setuptools import setup
+
+HERE = pathlib.Path(__file__).parent
+version = {}
+exec((HERE / "keras_rnninit" / "version.py").read_text(), version)
+
+# Ranges, not exact pins: Colab ships TensorFlow and Keras, and installing
+# this package there must not force a reinstall of either.
+tune = [
+    "keras-tuner>=1.4.7,<1.5",
+    # keras-tuner needs tensorboard on the TensorFlow backend but does not
+    # declare it: without it every trial fails.
+    "tensorboard>=2.16,<2.22",
+    "matplotlib>=3.7",
+    "rich>=13",
+    "pyyaml>=6",
+]
+data = [
+    "tensorflow-datasets>=4.9.6,<5",
+    # tensorflow-datasets 4.9.x imports it without declaring it.
+    "importlib_resources>=6",
+    "scikit-learn>=1.3",
+]
+notebooks = ["matplotlib>=3.7", "ipykernel>=6"]
+test = sorted(
+    set(
+        ["pytest>=8,<10", "pytest-timeout>=2.3", "nbmake>=1.5,<2"]
+        + tune
+        + data
+        + notebooks
+    )
+)
+
+setup(
+    name="keras-rnninit",
+    version=version["__version__"],
+    description=(
+        "IRNN, np-RNN, IndRNN and Clockwork RNN for Keras 3, with "
+        "hyperparameter-sensitivity searches."
+    ),
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["keras_rnninit", "keras_rnninit.*"]),
+    include_package_data=True,
+    install_requires=[
+        "keras>=3.8,<4",
+        "numpy>=1.26,<3",
+        # Any 2.16-2.21 build: the default wheel (CPU, or GPU through
+        # `tensorflow[and-cuda]`).
+        "tensorflow>=2.16,<2.22",
+    ],
+    extras_require={
+        "tune": tune,
+        "data": data,
+        "jax": ["jax>=0.4.30,<0.13"],
+        "torch": ["torch>=2.4,<2.15"],
+        "notebooks": notebooks,
+        "test": test,
+    },
+    entry_points={"console_scripts": []},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Framework :: Keras",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+        "License :: OSI Approved :: Apache Software License",
+    ],
+)
