@@ -1,0 +1,5 @@
+import sys
+
+from keras_rnninit.tuning.cli import main
+
+sys.exit(main())

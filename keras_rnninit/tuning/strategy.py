@@ -1,0 +1,123 @@
+"""Choosing how each trial's training is distributed across devices."""
+
+import os
+
+import keras
+
+STRATEGIES = ("auto", "default", "mirrored", "multiworker", "tpu")
+
+
+class StrategyError(ValueError):
+    """A requested distribution strategy cannot be built on this machine."""
+
+
+def _tpu_resolver():
+    """Returns a connected TPU cluster resolver, or None when no TPU is reachable."""
+    import tensorflow as tf
+
+    try:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return resolver
+    except (ValueError, RuntimeError, tf.errors.OpError):
+        return None
+
+
+def _tensorflow_strategy(name):
+    import tensorflow as tf
+
+    if name == "auto":
+        if len(tf.config.list_logical_devices("GPU")) > 1:
+            return tf.distribute.MirroredStrategy()
+        if os.environ.get("TPU_NAME") or os.environ.get("COLAB_TPU_ADDR"):
+            resolver = _tpu_resolver()
+            if resolver is not None:
+                return tf.distribute.TPUStrategy(resolver)
+        return None
+    if name == "default":
+        return None
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        if "TF_CONFIG" not in os.environ:
+            raise StrategyError(
+                "--strategy multiworker needs the TF_CONFIG environment variable "
+                "that describes the cluster (see tf.distribute."
+                "MultiWorkerMirroredStrategy); it is not set."
+            )
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    # name == "tpu"
+    resolver = _tpu_resolver()
+    if resolver is None:
+        raise StrategyError(
+            "--strategy tpu was requested but no TPU is reachable from this "
+            "machine (TPUClusterResolver found none). Use --strategy auto or "
+            "default to train without one."
+        )
+    return tf.distribute.TPUStrategy(resolver)
+
+
+def _jax_distribution(name):
+    import jax
+
+    devices = jax.devices()
+    if name in ("auto", "mirrored"):
+        if name == "auto" and len(devices) < 2:
+            return None
+        return keras.distribution.DataParallel(devices=devices)
+    if name == "default":
+        return None
+    if name == "tpu":
+        if not any(d.platform == "tpu" for d in devices):
+            raise StrategyError(
+                "--strategy tpu was requested but JAX sees no TPU device "
+                f"(devices: {[str(d) for d in devices]})."
+            )
+        return keras.distribution.DataParallel(devices=devices)
+    raise StrategyError(
+        "--strategy multiworker is only available on the TensorFlow backend. "
+        "On JAX, run keras-tuner's chief/worker search instead (--tuner-id)."
+    )
+
+
+def select_strategy(name="auto"):
+    """Builds the distribution for `name`, one of `STRATEGIES`.
+
+    Returns `(tf_strategy, jax_distribution)`: on TensorFlow, a
+    `tf.distribute.Strategy` for keras-tuner's `distribution_strategy=` (or
+    None for the default strategy); on JAX, a `keras.distribution.Distribution`
+    to set before the search (or None). `"auto"` picks mirrored when more than
+    one GPU is visible, a TPU when one is reachable, else the default.
+
+    Raises:
+        StrategyError: the strategy cannot be built here. Nothing falls back
+            silently to another strategy.
+    """
+    if name not in STRATEGIES:
+        raise StrategyError(
+            f"Unknown strategy {name!r}. Expected one of {', '.join(STRATEGIES)}."
+        )
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        return _tensorflow_strategy(name), None
+    if backend == "jax":
+        return None, _jax_distribution(name)
+    if name in ("auto", "default"):
+        return None, None
+    raise StrategyError(
+        f"--strategy {name} is not available on the {backend} backend; only "
+        "'auto' and 'default' are. Use KERAS_BACKEND=tensorflow or jax."
+    )
+
+
+def describe(tf_strategy, jax_distribution):
+    """A short human-readable description of the chosen distribution."""
+    if tf_strategy is not None:
+        return (
+            f"{type(tf_strategy).__name__} over "
+            f"{tf_strategy.num_replicas_in_sync} replica(s)"
+        )
+    if jax_distribution is not None:
+        return f"{type(jax_distribution).__name__} over {len(jax_distribution.device_mesh.devices.flatten())} device(s)"
+    return f"default ({keras.backend.backend()}, one device)"
