@@ -62,7 +62,9 @@ setup(
         "notebooks": notebooks,
         "test": test,
     },
-    entry_points={"console_scripts": []},
+    entry_points={
+        "console_scripts": ["rnninit-tune=keras_rnninit.tuning.cli:main"],
+    },
     classifiers=[
         "Programming Language :: Python :: 3",
         "Framework :: Keras",

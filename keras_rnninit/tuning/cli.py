@@ -257,6 +257,11 @@ def main(argv=None):
         _split_cpu(args.cpu_replicas)
     import keras
 
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        # Each trial builds a new model: TF's retracing warnings are expected.
+        tf.get_logger().setLevel("ERROR")
     from keras_rnninit.tuning import search as search_lib
     from keras_rnninit.tuning.space import SpaceError
     from keras_rnninit.tuning.strategy import StrategyError

@@ -9,11 +9,8 @@ from keras_rnninit import models
 
 
 def scale_hyperparameter(family):
-    """`(name, low, high)` of the family's initializer scale, or None."""
-    spec = models.FAMILIES[family]
-    if spec.scale is None:
-        return None
-    return spec.scale.name, spec.scale.low, spec.scale.high
+    """The family's initializer-scale `models.Hyperparameter`, or None."""
+    return models.FAMILIES[family].scale_hyperparameter
 
 
 class FamilyHyperModel(keras_tuner.HyperModel):
@@ -46,8 +43,10 @@ class FamilyHyperModel(keras_tuner.HyperModel):
         extra = {}
         scale = scale_hyperparameter(self.family)
         if self.space.init_scale and scale is not None:
-            name, low, high = scale
-            extra[name] = hp.Float(name, low, high, sampling="log")
+            extra[scale.name] = hp.Float(
+                scale.name, scale.min_value, scale.max_value,
+                sampling=scale.sampling,
+            )
         return models.build_model(
             self.family,
             self.task,

@@ -247,6 +247,8 @@ def run_search(config, overwrite=False, strategy="default", verbose=1,
                     validation_data=task.validation,
                     epochs=config.epochs,
                     steps_per_epoch=config.steps_per_epoch,
+                    # The task's datasets are already shuffled.
+                    shuffle=False,
                     verbose=verbose,
                 )
                 if not is_worker():

@@ -98,7 +98,7 @@ def test_cli_end_to_end_tiny_search(tmp_path, subprocess_env):
 def test_a_diverging_trial_is_reported_not_fatal(tmp_path, subprocess_env):
     d = str(tmp_path / "search")
     out = run_cli(TINY + ["--families", "irnn", "--trials", "1",
-                          "--learning-rate", "1e3,1e4", "--optimizers", "sgd",
+                          "--learning-rate", "1e6,1e7", "--epochs", "2", "--optimizers", "sgd",
                           "--clipnorms", "none", "--directory", d],
                   subprocess_env)
     assert out.returncode == 0, out.stderr[-4000:]
