@@ -1,10 +1,23 @@
 """keras-rnninit: initializations and layers that make ReLU RNNs train."""
 
+from keras_rnninit import constraints
+from keras_rnninit import diagnostics
 from keras_rnninit import initializers
+from keras_rnninit import layers
+from keras_rnninit import truncated_bptt
+from keras_rnninit.constraints import RecurrentBound
+from keras_rnninit.constraints import recurrent_bound
 from keras_rnninit.initializers import IRNN
 from keras_rnninit.initializers import NormalizedPositiveDefinite
 from keras_rnninit.initializers import NPInit
 from keras_rnninit.initializers import NPInputInit
 from keras_rnninit.initializers import RandomWalkNormal
 from keras_rnninit.initializers import ScaledIdentity
+from keras_rnninit.layers import Clockwork
+from keras_rnninit.layers import ClockworkCell
+from keras_rnninit.layers import IndRNN
+from keras_rnninit.layers import IndRNNCell
+from keras_rnninit.layers import deep_indrnn
+from keras_rnninit.truncated_bptt import ResetStatesAtSequenceStart
+from keras_rnninit.truncated_bptt import fit_truncated_bptt
 from keras_rnninit.version import __version__

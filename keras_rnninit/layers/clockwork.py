@@ -1,0 +1,690 @@
+"""Clockwork RNN: hidden modules that update at their own periods."""
+
+import math
+
+import keras
+import numpy as np
+from keras import activations
+from keras import constraints
+from keras import initializers
+from keras import ops
+from keras import regularizers
+from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
+
+from keras_rnninit.api_export import keras_rnninit_export
+
+# Activations whose derivative the fused path can write from the output alone.
+_FUSED_ACTIVATIONS = {
+    activations.tanh: "tanh",
+    activations.relu: "relu",
+    activations.sigmoid: "sigmoid",
+    activations.linear: "linear",
+}
+_FUSED_BACKENDS = ("tensorflow", "jax")
+
+
+def _is_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _resolve_periods(units, periods, num_modules):
+    if num_modules is not None and (not _is_int(num_modules) or num_modules <= 0):
+        raise ValueError(
+            "Argument `num_modules` must be a positive integer. "
+            f"Received: num_modules={num_modules}"
+        )
+    if periods is None:
+        if num_modules is None:
+            raise ValueError(
+                "Pass `periods` (a list of module periods) or `num_modules` "
+                "(periods 1, 2, 4, ...). Received: periods=None, "
+                "num_modules=None"
+            )
+        periods = [2**i for i in range(num_modules)]
+    else:
+        if (
+            not isinstance(periods, (list, tuple))
+            or len(periods) == 0
+            or not all(_is_int(p) and p > 0 for p in periods)
+        ):
+            raise ValueError(
+                "Argument `periods` must be a non-empty list of positive "
+                f"integers. Received: periods={periods}"
+            )
+        periods = [int(p) for p in periods]
+        if any(a > b for a, b in zip(periods, periods[1:])):
+            raise ValueError(
+                "Argument `periods` must be sorted in ascending order (the "
+                "fastest module first). Received: "
+                f"periods={periods}"
+            )
+        if num_modules is not None and num_modules != len(periods):
+            raise ValueError(
+                "Argument `num_modules` must equal `len(periods)`. Received: "
+                f"num_modules={num_modules}, periods={periods}"
+            )
+    if not _is_int(units) or units <= 0:
+        raise ValueError(
+            "Argument `units` must be a positive integer. "
+            f"Received: units={units}"
+        )
+    if units % len(periods):
+        raise ValueError(
+            "Argument `units` must be divisible by the number of modules "
+            f"({len(periods)}), so that every module has the same size. "
+            f"Received: units={units}, periods={periods}"
+        )
+    return periods
+
+
+def _check_rate(name, value):
+    if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise ValueError(
+            f"Argument `{name}` must be a float between 0 and 1. "
+            f"Received: {name}={value}"
+        )
+    return float(value)
+
+
+def connectivity_mask(periods, module_size):
+    """Allowed entries of the recurrent kernel, as a 0/1 NumPy array.
+
+    Keras kernels multiply from the right (`h @ W`), so entry `[j, i]`
+    connects unit `j` (source) to unit `i` (target). Module `j` feeds module
+    `i` only if `T_j >= T_i`: with ascending periods the mask is
+    block-lower-triangular here, which is the paper's block-upper-triangular
+    `W_H` (target, source) transposed.
+    """
+    module_period = np.repeat(np.asarray(periods), module_size)
+    return (module_period[:, None] >= module_period[None, :]).astype("float32")
+
+
+class _MaskedInitializer:
+    """Draws the wrapped initializer's matrix, then zeroes forbidden blocks."""
+
+    def __init__(self, initializer, mask):
+        self.initializer = initializer
+        self.mask = mask
+
+    def __call__(self, shape, dtype=None):
+        return self.initializer(shape, dtype=dtype) * ops.cast(self.mask, dtype)
+
+
+class _MaskedConstraint:
+    """Applies the user's constraint, then keeps forbidden blocks at zero."""
+
+    def __init__(self, constraint, mask):
+        self.constraint = constraint
+        self.mask = mask
+
+    def __call__(self, w):
+        if self.constraint is not None:
+            w = self.constraint(w)
+        return w * ops.cast(self.mask, w.dtype)
+
+
+@keras_rnninit_export("ClockworkRNNCell")
+class ClockworkCell(keras.layers.Layer, DropoutRNNCell):
+    """Cell class for the Clockwork RNN.
+
+    The `units` hidden units are split into `g` modules of equal size; module
+    `i` has a period `T_i`. At step `t` (`t = 0` for the first input), module
+    `i` is active iff `t mod T_i == 0`: it computes
+    `h_i = activation(x_t @ W_I[:, i] + h_{t-1} @ W_H[:, i] + b_i)`.
+    An idle module keeps its previous state. Module `j` feeds module `i` only
+    if `T_j >= T_i` (slow modules feed fast ones): the forbidden blocks of the
+    recurrent kernel are held at zero by its initializer, by the forward pass
+    (so they never receive a gradient) and by a constraint (so they stay zero
+    after any update and in saved models).
+
+    The step counter travels in the cell state as a second state tensor of
+    shape `(batch, 1)`, kept modulo the least common multiple of the periods,
+    so that a `stateful=True` layer continues the clock across batches and a
+    masked step leaves it unchanged.
+
+    Args:
+        units: Positive integer, total number of hidden units; must be
+            divisible by the number of modules.
+        periods: List of positive integers sorted in ascending order, one
+            period per module. Default: `1, 2, 4, ..., 2**(num_modules - 1)`.
+        num_modules: Positive integer, number of modules, used when `periods`
+            is not given (must equal `len(periods)` when both are given).
+        activation: Activation function. Default: `"tanh"`.
+        use_bias: Boolean, whether the cell uses a bias vector.
+        kernel_initializer: Initializer for the input `kernel`.
+            Default: `"glorot_uniform"`.
+        recurrent_initializer: Initializer for the `recurrent_kernel`; its
+            forbidden blocks are zeroed after drawing. Default: `"orthogonal"`.
+        bias_initializer: Initializer for the bias vector. Default: `"zeros"`.
+        kernel_regularizer: Regularizer for the `kernel`.
+        recurrent_regularizer: Regularizer for the `recurrent_kernel`.
+        bias_regularizer: Regularizer for the bias vector.
+        kernel_constraint: Constraint for the `kernel`.
+        recurrent_constraint: Constraint for the `recurrent_kernel` (applied
+            before the forbidden blocks are zeroed).
+        bias_constraint: Constraint for the bias vector.
+        dropout: Float between 0 and 1, fraction of the inputs to drop.
+        recurrent_dropout: Float between 0 and 1, fraction of the recurrent
+            state to drop in the recurrent product.
+        seed: Random seed for dropout.
+
+    Call arguments:
+        sequence: A 2D tensor of shape `(batch, features)`.
+        states: List `[h, clock]` of the previous hidden state
+            `(batch, units)` and step counter `(batch, 1)`.
+        training: Python boolean, whether dropout is applied.
+
+    Example:
+
+    ```python
+    cell = ClockworkCell(64, periods=[1, 2, 4, 8])
+    rnn = keras.layers.RNN(cell, return_state=True)
+    output, h, clock = rnn(np.random.random((8, 20, 3)))
+    ```
+
+    Reference:
+        - [Koutnik et al., 2014](https://arxiv.org/abs/1402.3511),
+          "A Clockwork RNN".
+    """
+
+    def __init__(
+        self,
+        units,
+        periods=None,
+        num_modules=None,
+        activation="tanh",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        seed=None,
+        **kwargs,
+    ):
+        periods = _resolve_periods(units, periods, num_modules)
+        super().__init__(**kwargs)
+        self.units = int(units)
+        self.periods = tuple(periods)
+        self.num_modules = len(periods)
+        self.module_size = self.units // self.num_modules
+        self.cycle = math.lcm(*self.periods)
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.recurrent_initializer = initializers.get(recurrent_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.recurrent_constraint = constraints.get(recurrent_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+
+        self.dropout = _check_rate("dropout", dropout)
+        self.recurrent_dropout = _check_rate(
+            "recurrent_dropout", recurrent_dropout
+        )
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.recurrent_mask = connectivity_mask(self.periods, self.module_size)
+        self.state_size = [self.units, 1]
+        self.output_size = self.units
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(
+            shape=(input_shape[-1], self.units),
+            name="kernel",
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+        )
+        self.recurrent_kernel = self.add_weight(
+            shape=(self.units, self.units),
+            name="recurrent_kernel",
+            initializer=_MaskedInitializer(
+                self.recurrent_initializer, self.recurrent_mask
+            ),
+            regularizer=self.recurrent_regularizer,
+            constraint=_MaskedConstraint(
+                self.recurrent_constraint, self.recurrent_mask
+            ),
+        )
+        if self.use_bias:
+            self.bias = self.add_weight(
+                shape=(self.units,),
+                name="bias",
+                initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
+        else:
+            self.bias = None
+
+    def masked_recurrent_kernel(self, dtype=None):
+        """The recurrent kernel with its forbidden blocks multiplied by 0."""
+        dtype = dtype or self.compute_dtype
+        kernel = ops.cast(self.recurrent_kernel, dtype)
+        return kernel * ops.cast(self.recurrent_mask, dtype)
+
+    def active_units(self, clock):
+        """`(batch, units)` booleans: which units update at `clock`."""
+        periods = ops.convert_to_tensor(self.periods, dtype=clock.dtype)
+        active = ops.cast(ops.equal(ops.mod(clock, periods), 0), clock.dtype)
+        return ops.repeat(active, self.module_size, axis=1) > 0.5
+
+    def call(self, sequence, states, training=False):
+        h_prev, clock = states[0], ops.stop_gradient(states[1])
+        dp_mask = self.get_dropout_mask(sequence)
+        rec_dp_mask = self.get_recurrent_dropout_mask(h_prev)
+
+        if training and dp_mask is not None:
+            sequence = sequence * dp_mask
+        pre = ops.matmul(sequence, self.kernel)
+        if self.bias is not None:
+            pre = ops.add(pre, self.bias)
+        h_in = h_prev
+        if training and rec_dp_mask is not None:
+            h_in = h_prev * rec_dp_mask
+        pre = pre + ops.matmul(h_in, self.masked_recurrent_kernel(h_in.dtype))
+        if self.activation is not None:
+            pre = self.activation(pre)
+        # Computing every module and keeping the idle ones' previous values
+        # is the paper's update: idle rows never reach the state or gradient.
+        h = ops.where(self.active_units(clock), pre, h_prev)
+        new_clock = ops.mod(clock + 1, self.cycle)
+        return h, [h, new_clock]
+
+    def get_initial_state(self, batch_size=None):
+        return [
+            ops.zeros((batch_size, self.units), dtype=self.compute_dtype),
+            ops.zeros((batch_size, 1), dtype=self.compute_dtype),
+        ]
+
+    def save_own_variables(self, store):
+        all_vars = self._trainable_variables + self._non_trainable_variables
+        for i, v in enumerate(all_vars):
+            if v is getattr(self, "recurrent_kernel", None):
+                v = ops.convert_to_numpy(v) * self.recurrent_mask.astype(
+                    ops.convert_to_numpy(v).dtype
+                )
+            store[f"{i}"] = v
+
+    def load_own_variables(self, store):
+        super().load_own_variables(store)
+        if self.built:
+            self.recurrent_kernel.assign(
+                self.masked_recurrent_kernel(self.recurrent_kernel.dtype)
+            )
+
+    def get_config(self):
+        config = {
+            "units": self.units,
+            "periods": list(self.periods),
+            "num_modules": self.num_modules,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(
+                self.kernel_initializer
+            ),
+            "recurrent_initializer": initializers.serialize(
+                self.recurrent_initializer
+            ),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(
+                self.kernel_regularizer
+            ),
+            "recurrent_regularizer": regularizers.serialize(
+                self.recurrent_regularizer
+            ),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "recurrent_constraint": constraints.serialize(
+                self.recurrent_constraint
+            ),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "seed": self.seed,
+        }
+        base_config = super().get_config()
+        return {**base_config, **config}
+
+
+def _fused_runner(backend_name):
+    if backend_name == "tensorflow":
+        from keras_rnninit.layers import _clockwork_tf
+
+        return _clockwork_tf.clockwork_scan
+    from keras_rnninit.layers import _clockwork_jax
+
+    return _clockwork_jax.clockwork_scan
+
+
+@keras_rnninit_export("ClockworkRNN")
+class Clockwork(keras.layers.RNN):
+    """Clockwork RNN layer (Koutnik et al., 2014).
+
+    The hidden units are split into modules of equal size that update at
+    their own periods (by default 1, 2, 4, ...): a module is active at step
+    `t` iff `t mod T_i == 0`, an idle module keeps its state, and module `j`
+    feeds module `i` only if `T_j >= T_i`. See `ClockworkCell` for the
+    equations; the step counter is the layer's second state.
+
+    On the TensorFlow and JAX backends, when no mask is given, the
+    activation is `tanh`, `relu`, `sigmoid` or linear, and there is no
+    recurrent dropout in training, the layer runs a fused loop: the input
+    projection for all steps at once, then a compiled loop (XLA on
+    TensorFlow, `lax.scan` on JAX) with a hand-written backward pass that
+    only computes the modules active at each step. Otherwise it runs the
+    cell in `keras.layers.RNN`'s generic loop; both give the same results.
+
+    Args:
+        units: Positive integer, total number of hidden units; must be
+            divisible by the number of modules.
+        periods: List of positive integers sorted in ascending order, one
+            period per module. Default: `1, 2, 4, ..., 2**(num_modules - 1)`.
+        num_modules: Positive integer, number of modules, used when `periods`
+            is not given.
+        activation: Activation function. Default: `"tanh"`.
+        use_bias: Boolean, whether the layer uses a bias vector.
+        kernel_initializer: Initializer for the input `kernel`.
+        recurrent_initializer: Initializer for the `recurrent_kernel` (its
+            forbidden blocks are zeroed).
+        bias_initializer: Initializer for the bias vector.
+        kernel_regularizer: Regularizer for the `kernel`.
+        recurrent_regularizer: Regularizer for the `recurrent_kernel`.
+        bias_regularizer: Regularizer for the bias vector.
+        activity_regularizer: Regularizer for the layer's output.
+        kernel_constraint: Constraint for the `kernel`.
+        recurrent_constraint: Constraint for the `recurrent_kernel`.
+        bias_constraint: Constraint for the bias vector.
+        dropout: Float between 0 and 1, fraction of the inputs to drop.
+        recurrent_dropout: Float between 0 and 1, fraction of the recurrent
+            state to drop.
+        return_sequences: Boolean, whether to return the full sequence.
+        return_state: Boolean, whether to return the last states
+            (`h` and the step counter) in addition to the output.
+        go_backwards: Boolean, whether to process the sequence backwards.
+        stateful: Boolean, whether the last states of a batch are the
+            initial states of the next one (the clock continues).
+        unroll: Boolean, whether to unroll the generic loop.
+        fast_path: `"auto"` (default) uses the fused loop where the backend
+            and options allow it; `False` always uses the generic loop;
+            `True` requires the fused loop and raises a `ValueError` when a
+            call cannot use it.
+        seed: Random seed for dropout.
+
+    Call arguments:
+        sequences: A 3D tensor of shape `(batch, timesteps, features)`.
+        initial_state: List `[h, clock]` of initial states.
+        mask: Boolean tensor of shape `(batch, timesteps)`; masked steps leave
+            the state and the clock unchanged.
+        training: Python boolean, whether dropout is applied.
+
+    Example:
+
+    ```python
+    inputs = np.random.random((32, 100, 1)).astype("float32")
+    layer = Clockwork(128, num_modules=8)  # periods 1, 2, ..., 128
+    outputs = layer(inputs)  # (32, 128)
+    ```
+
+    Reference:
+        - [Koutnik et al., 2014](https://arxiv.org/abs/1402.3511),
+          "A Clockwork RNN".
+    """
+
+    def __init__(
+        self,
+        units,
+        periods=None,
+        num_modules=None,
+        activation="tanh",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        fast_path="auto",
+        seed=None,
+        **kwargs,
+    ):
+        if fast_path not in ("auto", True, False):
+            raise ValueError(
+                'Argument `fast_path` must be "auto", True or False. '
+                f"Received: fast_path={fast_path}"
+            )
+        cell = ClockworkCell(
+            units,
+            periods=periods,
+            num_modules=num_modules,
+            activation=activation,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint,
+            dropout=dropout,
+            recurrent_dropout=recurrent_dropout,
+            seed=seed,
+            dtype=kwargs.get("dtype", None),
+            trainable=kwargs.get("trainable", True),
+            name="clockwork_cell",
+        )
+        super().__init__(
+            cell,
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            stateful=stateful,
+            unroll=unroll,
+            activity_regularizer=activity_regularizer,
+            **kwargs,
+        )
+        self.fast_path = fast_path
+        self.input_spec = [keras.layers.InputSpec(ndim=3)]
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        return super().call(
+            sequences, mask=mask, training=training, initial_state=initial_state
+        )
+
+    def _fused_blocker(self, mask, training):
+        """Why this call cannot use the fused loop, or `None` if it can."""
+        backend_name = keras.backend.backend()
+        if backend_name not in _FUSED_BACKENDS:
+            return f"the {backend_name} backend has no fused loop"
+        if mask is not None:
+            return "a mask is given"
+        if self.unroll:
+            return "unroll=True"
+        if training and self.cell.recurrent_dropout > 0:
+            return "recurrent_dropout is used in training"
+        if self.cell.activation not in _FUSED_ACTIVATIONS:
+            return "the activation is not tanh, relu, sigmoid or linear"
+        return None
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        if self.fast_path is False:
+            blocker = "fast_path=False"
+        else:
+            blocker = self._fused_blocker(mask, training)
+        if blocker is not None:
+            if self.fast_path is True:
+                raise ValueError(
+                    "Clockwork got fast_path=True but cannot use the fused "
+                    f"loop: {blocker}."
+                )
+            return super().inner_loop(sequences, initial_state, mask, training)
+        return self._fused_loop(sequences, initial_state, training)
+
+    def _fused_loop(self, sequences, initial_state, training):
+        cell = self.cell
+        dtype = cell.compute_dtype
+        h0, clock0 = initial_state[0], ops.stop_gradient(initial_state[1])
+        x = ops.cast(sequences, dtype)
+        if training and cell.dropout > 0:
+            dp_mask = cell.get_dropout_mask(x[:, 0, :])
+            x = x * ops.expand_dims(dp_mask, 1)
+        if self.go_backwards:
+            x = ops.flip(x, axis=1)
+        # Time-major from the start: transposing the inputs is cheaper than
+        # transposing the projections when features < units.
+        xw = ops.matmul(ops.transpose(x, (1, 0, 2)), ops.cast(cell.kernel, dtype))
+        if cell.bias is not None:
+            xw = xw + ops.cast(cell.bias, dtype)
+        run = _fused_runner(keras.backend.backend())
+        hs = run(
+            xw,
+            ops.cast(h0, dtype),
+            ops.cast(clock0, dtype),
+            cell.masked_recurrent_kernel(dtype),
+            periods=cell.periods,
+            activation=_FUSED_ACTIVATIONS[cell.activation],
+        )
+        last = hs[-1]
+        if self.return_sequences:
+            outputs = ops.transpose(hs, (1, 0, 2))
+        else:
+            outputs = ops.expand_dims(last, 1)
+        steps = ops.cast(ops.shape(sequences)[1], clock0.dtype)
+        clock = ops.mod(clock0 + steps, cell.cycle)
+        return last, outputs, [last, clock]
+
+    @property
+    def units(self):
+        return self.cell.units
+
+    @property
+    def periods(self):
+        return self.cell.periods
+
+    @property
+    def num_modules(self):
+        return self.cell.num_modules
+
+    @property
+    def module_size(self):
+        return self.cell.module_size
+
+    @property
+    def activation(self):
+        return self.cell.activation
+
+    @property
+    def use_bias(self):
+        return self.cell.use_bias
+
+    @property
+    def kernel_initializer(self):
+        return self.cell.kernel_initializer
+
+    @property
+    def recurrent_initializer(self):
+        return self.cell.recurrent_initializer
+
+    @property
+    def bias_initializer(self):
+        return self.cell.bias_initializer
+
+    @property
+    def kernel_regularizer(self):
+        return self.cell.kernel_regularizer
+
+    @property
+    def recurrent_regularizer(self):
+        return self.cell.recurrent_regularizer
+
+    @property
+    def bias_regularizer(self):
+        return self.cell.bias_regularizer
+
+    @property
+    def kernel_constraint(self):
+        return self.cell.kernel_constraint
+
+    @property
+    def recurrent_constraint(self):
+        return self.cell.recurrent_constraint
+
+    @property
+    def bias_constraint(self):
+        return self.cell.bias_constraint
+
+    @property
+    def dropout(self):
+        return self.cell.dropout
+
+    @property
+    def recurrent_dropout(self):
+        return self.cell.recurrent_dropout
+
+    def get_config(self):
+        config = {
+            "units": self.units,
+            "periods": list(self.periods),
+            "num_modules": self.num_modules,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(
+                self.kernel_initializer
+            ),
+            "recurrent_initializer": initializers.serialize(
+                self.recurrent_initializer
+            ),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(
+                self.kernel_regularizer
+            ),
+            "recurrent_regularizer": regularizers.serialize(
+                self.recurrent_regularizer
+            ),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "activity_regularizer": regularizers.serialize(
+                self.activity_regularizer
+            ),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "recurrent_constraint": constraints.serialize(
+                self.recurrent_constraint
+            ),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "fast_path": self.fast_path,
+            "seed": self.cell.seed,
+        }
+        base_config = super().get_config()
+        del base_config["cell"]
+        return {**base_config, **config}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
