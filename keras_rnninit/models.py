@@ -1,0 +1,536 @@
+"""The seeds' model families, built and compiled for a task by one function.
+
+```python
+task = keras_rnninit.tasks.get("adding", length=200)
+model = build_model("np-rnn", task, units=100, learning_rate=1e-4, clipnorm=1.0)
+model.fit(task.train, validation_data=task.validation, epochs=10)
+```
+
+Each family in `FAMILIES` is a `FamilySpec`: the recurrent layer it stacks,
+its initializers, and the hyperparameters it accepts, among which the
+initializer scale a sensitivity search varies (`FamilySpec.scale`).
+"""
+
+import dataclasses
+import math
+import numbers
+
+import keras
+
+from keras_rnninit.initializers import NormalizedPositiveDefinite
+from keras_rnninit.initializers import RandomWalkNormal
+from keras_rnninit.initializers import ScaledIdentity
+
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+# Hyperparameters every family takes, and the optimizers they apply to.
+OPTIMIZER_HYPERPARAMETERS = {"momentum": ("sgd",)}
+
+
+@dataclasses.dataclass(frozen=True)
+class Hyperparameter:
+    """A hyperparameter of a family, with its default and search range.
+
+    Args:
+        name: the keyword `build_model` takes.
+        default: its default value.
+        min_value: low end of a sensible search range (numeric ones).
+        max_value: high end of the range.
+        sampling: `"log"` or `"linear"`, how to sample the range.
+        description: what it sets.
+    """
+
+    name: str
+    default: object
+    min_value: float = None
+    max_value: float = None
+    sampling: str = "linear"
+    description: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class FamilySpec:
+    """A model family: its recurrent layer, initializers and hyperparameters.
+
+    Args:
+        name: the key in `FAMILIES`.
+        description: one line: activation and initializers.
+        hyperparameters: the family's own hyperparameters (`Hyperparameter`).
+        scale: name of the initializer-scale hyperparameter a sensitivity
+            search varies, or `None` if the family has none.
+        reference: the paper.
+        make_layer: `(units, hp, task, index, num_layers, return_sequences,
+            seed) -> keras.layers.Layer`.
+    """
+
+    name: str
+    description: str
+    hyperparameters: tuple
+    scale: str = None
+    reference: str = ""
+    make_layer: object = dataclasses.field(default=None, repr=False)
+
+    @property
+    def scale_hyperparameter(self):
+        """The `Hyperparameter` named by `scale`, or `None`."""
+        if self.scale is None:
+            return None
+        return self.hyperparameter(self.scale)
+
+    def hyperparameter(self, name):
+        for hp in self.hyperparameters:
+            if hp.name == name:
+                return hp
+        raise ValueError(
+            f"Family {self.name!r} has no hyperparameter {name!r}. "
+            f"Its hyperparameters: {self.hyperparameter_names()}"
+        )
+
+    def hyperparameter_names(self):
+        return [hp.name for hp in self.hyperparameters]
+
+    def defaults(self):
+        """`{name: default}` of the family's hyperparameters."""
+        return {hp.name: hp.default for hp in self.hyperparameters}
+
+
+def _seed(seed, index, offset):
+    return None if seed is None else int(seed) + 1000 * index + offset
+
+
+def _simple_rnn(activation, kernel, recurrent):
+    """A `make_layer` for `SimpleRNN` with initializer factories."""
+
+    def make_layer(units, hp, task, index, num_layers, return_sequences, seed):
+        return keras.layers.SimpleRNN(
+            units,
+            activation=activation,
+            kernel_initializer=kernel(hp, _seed(seed, index, 1)),
+            recurrent_initializer=recurrent(hp, _seed(seed, index, 2)),
+            bias_initializer="zeros",
+            return_sequences=return_sequences,
+            seed=_seed(seed, index, 3),
+            name=f"rnn_{index}",
+        )
+
+    return make_layer
+
+
+def _irnn_input(hp, seed):
+    return keras.initializers.RandomNormal(stddev=hp["input_stddev"], seed=seed)
+
+
+def _np_input(hp, seed):
+    return RandomWalkNormal(scale=hp["input_scale"], seed=seed)
+
+
+def _np_recurrent(hp, seed):
+    return NormalizedPositiveDefinite(seed=seed)
+
+
+def _glorot_input(hp, seed):
+    return keras.initializers.GlorotUniform(seed=seed)
+
+
+def _orthogonal_recurrent(hp, seed):
+    return keras.initializers.Orthogonal(gain=hp["recurrent_gain"], seed=seed)
+
+
+def _lstm(units, hp, task, index, num_layers, return_sequences, seed):
+    return keras.layers.LSTM(
+        units,
+        kernel_initializer=keras.initializers.GlorotUniform(seed=_seed(seed, index, 1)),
+        recurrent_initializer=keras.initializers.Orthogonal(seed=_seed(seed, index, 2)),
+        unit_forget_bias=True,
+        return_sequences=return_sequences,
+        seed=_seed(seed, index, 3),
+        name=f"lstm_{index}",
+    )
+
+
+def indrnn_recurrent_range(timesteps, gamma, last_layer):
+    """`(low, high)` of IndRNN's uniform recurrent initialization.
+
+    Every layer draws `u ~ U(0, gamma^(1/T))`; the last layer, to keep long
+    memory, draws `u ~ U((1/gamma)^(1/T), gamma^(1/T))` (the authors' code,
+    `eps = 1/gamma`).
+    """
+    high = gamma ** (1.0 / timesteps)
+    low = (1.0 / gamma) ** (1.0 / timesteps) if last_layer else 0.0
+    return low, high
+
+
+def _indrnn(units, hp, task, index, num_layers, return_sequences, seed):
+    from keras_rnninit.layers.indrnn import IndRNN
+
+    timesteps = task.input_shape[0]
+    gamma = hp["gamma"]
+    last = index == num_layers - 1
+    low, high = indrnn_recurrent_range(timesteps, gamma, last)
+    # The layer's own defaults give the same range and the bound
+    # (`RecurrentBound(gamma ** (1 / T))`); the explicit initializer only
+    # adds the seed. Input weights as in the authors' code:
+    # kaiming_uniform(a=8), i.e. U(+-sqrt(3 * (2 / 65) / fan_in)), small
+    # enough that u near 1 does not make h_T grow with T at the start.
+    return IndRNN(
+        units,
+        activation="relu",
+        kernel_initializer=keras.initializers.VarianceScaling(
+            scale=2.0 / 65.0,
+            mode="fan_in",
+            distribution="uniform",
+            seed=_seed(seed, index, 1),
+        ),
+        recurrent_initializer=keras.initializers.RandomUniform(
+            minval=low, maxval=high, seed=_seed(seed, index, 2)
+        ),
+        timesteps=timesteps,
+        gamma=gamma,
+        long_memory=last,
+        return_sequences=return_sequences,
+        seed=_seed(seed, index, 3),
+        name=f"indrnn_{index}",
+    )
+
+
+def _clockwork(units, hp, task, index, num_layers, return_sequences, seed):
+    from keras_rnninit.layers.clockwork import Clockwork
+
+    return Clockwork(
+        units,
+        num_modules=hp["num_modules"],
+        activation=hp["activation"],
+        kernel_initializer=keras.initializers.GlorotUniform(seed=_seed(seed, index, 1)),
+        recurrent_initializer=keras.initializers.Orthogonal(seed=_seed(seed, index, 2)),
+        return_sequences=return_sequences,
+        seed=_seed(seed, index, 3),
+        name=f"clockwork_{index}",
+    )
+
+
+_INPUT_STDDEV = Hyperparameter(
+    "input_stddev", 0.001, 1e-4, 1e-1, "log",
+    "standard deviation of the N(0, s^2) input weights (the IRNN paper's 0.001)",
+)
+_INPUT_SCALE = Hyperparameter(
+    "input_scale", 1.0, 0.1, 10.0, "log",
+    "multiplier of the random-walk input initialization (RandomWalkNormal)",
+)
+_RECURRENT_GAIN = Hyperparameter(
+    "recurrent_gain", 1.0, 0.5, 2.0, "linear",
+    "gain of the orthogonal recurrent initialization",
+)
+
+_IRNN_REF = "Le et al., 2015, arXiv 1504.00941"
+_NP_REF = "Talathi and Vartak, 2015, arXiv 1511.03771"
+
+FAMILIES = {
+    "irnn": FamilySpec(
+        "irnn",
+        "ReLU SimpleRNN, recurrent ScaledIdentity(1.0), inputs N(0, 0.001^2)",
+        (_INPUT_STDDEV,),
+        scale="input_stddev",
+        reference=_IRNN_REF,
+        make_layer=_simple_rnn(
+            "relu", _irnn_input, lambda hp, seed: ScaledIdentity(1.0)
+        ),
+    ),
+    "irnn-scaled": FamilySpec(
+        "irnn-scaled",
+        "ReLU SimpleRNN, recurrent ScaledIdentity(gain) (iRNN: gain 0.01), "
+        "inputs N(0, 0.001^2)",
+        (
+            Hyperparameter(
+                "gain", 0.01, 1e-3, 1.0, "log", "multiplier of the identity"
+            ),
+            _INPUT_STDDEV,
+        ),
+        scale="gain",
+        reference=_IRNN_REF,
+        make_layer=_simple_rnn(
+            "relu", _irnn_input, lambda hp, seed: ScaledIdentity(hp["gain"])
+        ),
+    ),
+    "np-rnn": FamilySpec(
+        "np-rnn",
+        "ReLU SimpleRNN, recurrent NPInit, inputs RandomWalkNormal",
+        (_INPUT_SCALE,),
+        scale="input_scale",
+        reference=_NP_REF,
+        make_layer=_simple_rnn("relu", _np_input, _np_recurrent),
+    ),
+    "np-tanh": FamilySpec(
+        "np-tanh",
+        "tanh SimpleRNN, recurrent NPInit, inputs RandomWalkNormal",
+        (_INPUT_SCALE,),
+        scale="input_scale",
+        reference=_NP_REF,
+        make_layer=_simple_rnn("tanh", _np_input, _np_recurrent),
+    ),
+    "tanh-rnn": FamilySpec(
+        "tanh-rnn",
+        "tanh SimpleRNN, recurrent Orthogonal, inputs GlorotUniform",
+        (_RECURRENT_GAIN,),
+        scale="recurrent_gain",
+        reference="Elman, 1990",
+        make_layer=_simple_rnn("tanh", _glorot_input, _orthogonal_recurrent),
+    ),
+    "lstm": FamilySpec(
+        "lstm",
+        "LSTM, forget-gate bias 1 (unit_forget_bias), Orthogonal / Glorot",
+        (),
+        scale=None,
+        reference="Hochreiter and Schmidhuber, 1997",
+        make_layer=_lstm,
+    ),
+    "indrnn": FamilySpec(
+        "indrnn",
+        "stacked ReLU IndRNN, u ~ U(0, gamma^(1/T)) clamped to gamma^(1/T), "
+        "last layer u ~ U((1/gamma)^(1/T), gamma^(1/T)), inputs "
+        "kaiming_uniform(a=8)",
+        (
+            Hyperparameter(
+                "gamma", 2.0, 1.1, 10.0, "log",
+                "largest gradient growth over T steps: |u| <= gamma^(1/T) "
+                "(2 for the adding problem, 5 for MNIST)",
+            ),
+        ),
+        scale="gamma",
+        reference="Li et al., 2018, arXiv 1803.04831",
+        make_layer=_indrnn,
+    ),
+    "clockwork": FamilySpec(
+        "clockwork",
+        "Clockwork RNN, modules with periods 1, 2, 4, ..., Orthogonal / Glorot",
+        (
+            Hyperparameter(
+                "num_modules", 8, 2, 16, "linear",
+                "number of modules (periods 1, 2, ..., 2^(num_modules - 1)); "
+                "must divide units",
+            ),
+            Hyperparameter("activation", "tanh", description="hidden activation"),
+        ),
+        scale=None,
+        reference="Koutnik et al., 2014, arXiv 1402.3511",
+        make_layer=_clockwork,
+    ),
+}
+
+
+def _positive(name, value, integer=False, allow_none=False):
+    if value is None and allow_none:
+        return None
+    kind = numbers.Integral if integer else numbers.Real
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, kind)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        what = "a positive integer" if integer else "a positive number"
+        raise ValueError(f"`{name}` must be {what}. Received: {name}={value!r}")
+    return value
+
+
+def get_family(family):
+    """The `FamilySpec` of `family`; a `ValueError` lists the valid names."""
+    if family not in FAMILIES:
+        raise ValueError(
+            f"Unknown model family: family={family!r}. "
+            f"Available families: {list(FAMILIES)}"
+        )
+    return FAMILIES[family]
+
+
+def _learning_rate(learning_rate, lr_decay):
+    if lr_decay is None:
+        return learning_rate
+    if isinstance(lr_decay, dict):
+        lr_decay = (lr_decay.get("factor"), lr_decay.get("steps"))
+    if not isinstance(lr_decay, (tuple, list)) or len(lr_decay) != 2:
+        raise ValueError(
+            "`lr_decay` must be None or (factor, steps), e.g. (0.1, 20000) to "
+            f"divide the learning rate by 10 every 20000 steps. Received: "
+            f"lr_decay={lr_decay!r}"
+        )
+    factor, steps = lr_decay
+    if (
+        isinstance(factor, bool)
+        or not isinstance(factor, numbers.Real)
+        or not 0 < factor <= 1
+    ):
+        raise ValueError(
+            f"The factor of `lr_decay` must be in (0, 1]. Received: "
+            f"lr_decay={lr_decay!r}"
+        )
+    _positive("lr_decay steps", steps, integer=True)
+    return keras.optimizers.schedules.ExponentialDecay(
+        learning_rate, decay_steps=int(steps), decay_rate=float(factor),
+        staircase=True,
+    )
+
+
+def make_optimizer(
+    optimizer="adam",
+    learning_rate=1e-3,
+    clipnorm=None,
+    clipvalue=None,
+    lr_decay=None,
+    momentum=None,
+):
+    """A Keras optimizer by name, with clipping and step decay.
+
+    Args:
+        optimizer: `"adam"`, `"sgd"` or `"rmsprop"`.
+        learning_rate: initial learning rate.
+        clipnorm: clip each gradient to this norm (`None`: no clipping).
+        clipvalue: clip each gradient element to `[-clipvalue, clipvalue]`.
+        lr_decay: `None` or `(factor, steps)`: multiply the learning rate by
+            `factor` every `steps` optimizer steps (a staircase
+            `ExponentialDecay`); IndRNN's adding runs use `(0.1, 20000)`.
+        momentum: SGD momentum (`"sgd"` only; default 0).
+    """
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(
+            f"Unknown optimizer: optimizer={optimizer!r}. "
+            f"Available optimizers: {list(OPTIMIZERS)}"
+        )
+    _positive("learning_rate", learning_rate)
+    _positive("clipnorm", clipnorm, allow_none=True)
+    _positive("clipvalue", clipvalue, allow_none=True)
+    kwargs = {
+        "learning_rate": _learning_rate(learning_rate, lr_decay),
+        "clipnorm": clipnorm,
+        "clipvalue": clipvalue,
+    }
+    if optimizer == "sgd":
+        if momentum is not None:
+            if isinstance(momentum, bool) or not 0 <= momentum < 1:
+                raise ValueError(
+                    f"`momentum` must be in [0, 1). Received: momentum={momentum!r}"
+                )
+        return keras.optimizers.SGD(momentum=momentum or 0.0, **kwargs)
+    if momentum is not None:
+        raise ValueError(
+            f"`momentum` applies only to optimizer='sgd'. Received: "
+            f"momentum={momentum!r} with optimizer={optimizer!r}"
+        )
+    if optimizer == "adam":
+        return keras.optimizers.Adam(**kwargs)
+    return keras.optimizers.RMSprop(**kwargs)
+
+
+def build_model(
+    family,
+    task,
+    units=128,
+    layers=1,
+    optimizer="adam",
+    learning_rate=1e-3,
+    clipnorm=None,
+    clipvalue=None,
+    lr_decay=None,
+    seed=None,
+    **hp,
+):
+    """Builds and compiles a model of `family` for `task`.
+
+    The model is `Input(task.input_shape)`, `layers` recurrent layers of
+    `units` units (all but the last return sequences; the last too when the
+    task has one target per step), and a head
+    `Dense(task.output_size, activation=task.head_activation)`. It is
+    compiled with `task.loss` and `task.metric`.
+
+    Families (`FAMILIES`):
+    - `"irnn"`: ReLU `SimpleRNN`, recurrent `ScaledIdentity(1.0)`, inputs
+      `N(0, input_stddev^2)` (0.001 as in the IRNN paper).
+    - `"irnn-scaled"`: as `"irnn"` with `ScaledIdentity(gain)`, `gain=0.01`
+      (iRNN).
+    - `"np-rnn"`: ReLU `SimpleRNN`, recurrent `NPInit`, inputs
+      `RandomWalkNormal(scale=input_scale)`, head Glorot normal.
+    - `"np-tanh"`: as `"np-rnn"` with tanh.
+    - `"tanh-rnn"`: tanh `SimpleRNN`, `Orthogonal(recurrent_gain)` recurrent
+      and Glorot uniform inputs.
+    - `"lstm"`: `LSTM` with the forget-gate bias at 1.
+    - `"indrnn"`: stacked ReLU `IndRNN` with `timesteps=T` of the task and
+      `gamma` (2): `u ~ U(0, gamma^(1/T))`, the last layer
+      `u ~ U((1/gamma)^(1/T), gamma^(1/T))`, `u` clamped to
+      `[-gamma^(1/T), gamma^(1/T)]` after every update; input weights
+      `kaiming_uniform(a=8)` as in the authors' code.
+    - `"clockwork"`: `Clockwork` with `num_modules` modules (8).
+
+    Args:
+        family: a key of `FAMILIES`.
+        task: a `keras_rnninit.tasks.Task`.
+        units: units per recurrent layer.
+        layers: number of stacked recurrent layers.
+        optimizer: `"adam"`, `"sgd"` or `"rmsprop"`.
+        learning_rate: initial learning rate.
+        clipnorm: gradient clipping by norm (`None`: none).
+        clipvalue: gradient clipping by value (`None`: none).
+        lr_decay: `None` or `(factor, steps)`: the learning rate is
+            multiplied by `factor` every `steps` optimizer steps.
+        seed: integer seed of every initializer, or `None`.
+        **hp: the family's hyperparameters (`FAMILIES[family].defaults()`),
+            and `momentum` for `optimizer="sgd"`.
+
+    Returns:
+        A compiled `keras.Model`.
+
+    Raises:
+        ValueError: unknown family, or a hyperparameter the family does not
+            take (the message lists the ones it takes), or a bad value.
+
+    Example:
+
+    ```python
+    task = keras_rnninit.tasks.get("adding", length=100)
+    model = build_model("irnn-scaled", task, units=100, gain=0.05)
+    ```
+    """
+    spec = get_family(family)
+    valid = spec.hyperparameter_names() + list(OPTIMIZER_HYPERPARAMETERS)
+    unknown = sorted(set(hp) - set(valid))
+    if unknown:
+        raise ValueError(
+            f"Unknown hyperparameter(s) {unknown} for family {family!r}. "
+            f"Valid: {sorted(valid)} (and the arguments units, layers, "
+            "optimizer, learning_rate, clipnorm, clipvalue, lr_decay, seed)"
+        )
+    _positive("units", units, integer=True)
+    _positive("layers", layers, integer=True)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise ValueError(f"`seed` must be None or an integer. Received: seed={seed!r}")
+    values = spec.defaults()
+    values.update({k: v for k, v in hp.items() if k in values})
+    for param in spec.hyperparameters:
+        if param.min_value is not None:
+            integer = isinstance(param.default, int)
+            _positive(param.name, values[param.name], integer=integer)
+    optimizer_obj = make_optimizer(
+        optimizer, learning_rate, clipnorm, clipvalue, lr_decay,
+        momentum=hp.get("momentum"),
+    )
+
+    inputs = keras.Input(task.input_shape, name="sequence")
+    x = inputs
+    for index in range(layers):
+        return_sequences = index < layers - 1 or task.sequence_output
+        layer = spec.make_layer(
+            units, values, task, index, layers, return_sequences, seed
+        )
+        x = layer(x)
+    np_family = family in ("np-rnn", "np-tanh")
+    head_init = (
+        keras.initializers.GlorotNormal(seed=_seed(seed, layers, 4))
+        if np_family
+        else keras.initializers.GlorotUniform(seed=_seed(seed, layers, 4))
+    )
+    outputs = keras.layers.Dense(
+        task.output_size,
+        activation=task.head_activation,
+        kernel_initializer=head_init,
+        name="head",
+    )(x)
+    model = keras.Model(inputs, outputs, name=f"{family}_{task.name}".replace("-", "_"))
+    model.compile(optimizer=optimizer_obj, loss=task.loss, metrics=[task.metric])
+    return model

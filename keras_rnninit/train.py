@@ -1,0 +1,384 @@
+"""Trains one model family on one task and reports its test score.
+
+    python -m keras_rnninit.train --family irnn --task adding --length 100
+
+Shows Keras's progress bar, stops early when the validation objective stops
+improving, writes checkpoints (`last.keras` after every epoch, `best.keras`
+at the best validation score) plus `history.json` and `result.json` into
+`--output-dir`, and prints the test score next to the task's trivial
+baseline. `--resume` continues from `last.keras`. The saved models load
+with `keras.models.load_model(path)` once `keras_rnninit` is imported.
+"""
+
+import argparse
+import importlib
+import json
+import math
+import os
+import sys
+
+import keras
+
+from keras_rnninit import models
+from keras_rnninit import tasks
+
+_TASK_FLAGS = {
+    "length": "length",
+    "num_train": "num_train",
+    "num_validation": "num_validation",
+    "num_test": "num_test",
+    "batch_size": "batch_size",
+    "rows": "rows",
+    "source": "source",
+    "mnist_path": "path",
+    "data_dir": "data_dir",
+}
+
+
+class ThresholdMonitor(keras.callbacks.Callback):
+    """Records when the validation metric first reaches the task's threshold.
+
+    After each epoch, if `logs[task.objective]` reaches
+    `task.success_threshold`, stores the epoch and the optimizer step count
+    in `solved_epoch` / `solved_step` (the first time only) and, with
+    `stop=True`, stops training.
+    """
+
+    def __init__(self, task, stop=False):
+        super().__init__()
+        self.task = task
+        self.stop = stop
+        self.solved_epoch = None
+        self.solved_step = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        score = (logs or {}).get(self.task.objective)
+        if self.solved_epoch is None and score is not None and self.task.solved(
+            float(score)
+        ):
+            self.solved_epoch = epoch + 1
+            self.solved_step = int(
+                keras.ops.convert_to_numpy(self.model.optimizer.iterations)
+            )
+            if self.stop:
+                self.model.stop_training = True
+
+
+class HistoryFile(keras.callbacks.Callback):
+    """Appends each epoch's logs to a JSON file, kept across resumed runs."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+        self.epochs = read_history(path)
+
+    def on_epoch_end(self, epoch, logs=None):
+        entry = {"epoch": epoch + 1}
+        entry.update({k: float(v) for k, v in (logs or {}).items()})
+        entry["step"] = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        self.epochs = [e for e in self.epochs if e["epoch"] < epoch + 1] + [entry]
+        with open(self.path, "w") as f:
+            json.dump(self.epochs, f, indent=1)
+
+
+def register_layers():
+    """Imports the layer modules, so that `load_model` finds their classes."""
+    for module in ("keras_rnninit.layers.indrnn", "keras_rnninit.layers.clockwork"):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            pass
+
+
+def read_history(path):
+    if not os.path.isfile(path):
+        return []
+    with open(path) as f:
+        return json.load(f)
+
+
+def parse_hp(items):
+    """`["gain=0.05", "num_modules=4"]` -> `{"gain": 0.05, "num_modules": 4}`."""
+    hp = {}
+    for item in items or []:
+        name, sep, text = item.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--hp takes NAME=VALUE. Received: --hp {item!r}")
+        for convert in (int, float):
+            try:
+                value = convert(text)
+                break
+            except ValueError:
+                continue
+        else:
+            value = text
+        hp[name.strip().replace("-", "_")] = value
+    return hp
+
+
+def train(
+    family,
+    task,
+    epochs=10,
+    patience=5,
+    output_dir=None,
+    resume=False,
+    verbose=1,
+    stop_when_solved=False,
+    callbacks=(),
+    **model_kwargs,
+):
+    """Trains `family` on `task`; returns a result dict (scores, baseline).
+
+    Args:
+        family: a key of `keras_rnninit.models.FAMILIES`.
+        task: a `keras_rnninit.tasks.Task`.
+        epochs: the most epochs to train.
+        patience: early-stopping patience in epochs (`0`: no early stop);
+            the best weights are restored.
+        output_dir: where `last.keras`, `best.keras`, `history.json` and
+            `result.json` go (`None`: no files).
+        resume: continue from `output_dir/last.keras` if it exists.
+        verbose: Keras's `verbose` for `fit` (1: progress bar).
+        stop_when_solved: stop once the validation score reaches
+            `task.success_threshold`.
+        callbacks: extra Keras callbacks.
+        **model_kwargs: passed to `build_model`.
+    """
+    monitor = ThresholdMonitor(task, stop=stop_when_solved)
+    cbs = [monitor, *callbacks]
+    initial_epoch = 0
+    model = None
+    if output_dir is not None:
+        os.makedirs(output_dir, exist_ok=True)
+        last = os.path.join(output_dir, "last.keras")
+        history_path = os.path.join(output_dir, "history.json")
+        if resume and os.path.isfile(last):
+            register_layers()
+            model = keras.models.load_model(last)
+            if tuple(model.input_shape[1:]) != task.input_shape:
+                raise ValueError(
+                    f"{last} expects inputs {tuple(model.input_shape[1:])}, but "
+                    f"the task gives {task.input_shape}: use the same task "
+                    "flags to resume, or another --output-dir."
+                )
+            initial_epoch = len(read_history(history_path))
+        elif not resume and os.path.isfile(history_path):
+            os.remove(history_path)
+        cbs += [
+            keras.callbacks.ModelCheckpoint(last),
+            keras.callbacks.ModelCheckpoint(
+                os.path.join(output_dir, "best.keras"),
+                monitor=task.objective,
+                mode=task.direction,
+                save_best_only=True,
+            ),
+            HistoryFile(history_path),
+        ]
+    if model is None:
+        model = models.build_model(family, task, **model_kwargs)
+    if patience:
+        cbs.append(
+            keras.callbacks.EarlyStopping(
+                monitor=task.objective,
+                mode=task.direction,
+                patience=patience,
+                restore_best_weights=True,
+            )
+        )
+    history = {}
+    if initial_epoch < epochs:
+        history = model.fit(
+            task.train,
+            validation_data=task.validation,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            callbacks=cbs,
+            verbose=verbose,
+            shuffle=False,  # the tasks' datasets reshuffle themselves
+        ).history
+    scores = model.evaluate(task.test, return_dict=True, verbose=0)
+    score = float(scores[task.metric])
+    result = {
+        "family": family,
+        "task": task.name,
+        "task_config": task.config,
+        "model": {k: v for k, v in model_kwargs.items()},
+        "metric": task.metric,
+        "direction": task.direction,
+        "test_score": score,
+        "test_loss": float(scores["loss"]),
+        "baseline": task.baseline,
+        "success_threshold": task.success_threshold,
+        "solved": task.solved(score),
+        "solved_epoch": monitor.solved_epoch,
+        "solved_step": monitor.solved_step,
+        "steps": int(keras.ops.convert_to_numpy(model.optimizer.iterations)),
+        "epochs_run": initial_epoch + len(history.get("loss", [])),
+        "history": {k: [float(v) for v in vs] for k, vs in history.items()},
+    }
+    if output_dir is not None:
+        with open(os.path.join(output_dir, "result.json"), "w") as f:
+            json.dump(result, f, indent=1, default=str)
+    return model, result
+
+
+def format_result(result):
+    better = "lower" if result["direction"] == "min" else "higher"
+    score, baseline = result["test_score"], result["baseline"]
+    verdict = "solved" if result["solved"] else "not solved"
+    return (
+        f"test {result['metric']}: {score:.4f}   baseline: {baseline:.4f}   "
+        f"({better} is better; solved at {result['success_threshold']:.4g}: "
+        f"{verdict})"
+    )
+
+
+def make_parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m keras_rnninit.train",
+        description=__doc__.split("\n\n")[0],
+        epilog=(
+            "Families: "
+            + "; ".join(f"{n}: {s.description}" for n, s in models.FAMILIES.items())
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    g = parser.add_argument_group("task")
+    g.add_argument("--task", required=True, choices=tasks.names(),
+                   help="the problem to train on")
+    g.add_argument("--length", type=int,
+                   help="sequence length T (adding, multiplication, copy)")
+    g.add_argument("--num-train", type=int,
+                   help="training examples per epoch (task default if unset)")
+    g.add_argument("--num-validation", type=int, help="validation examples")
+    g.add_argument("--num-test", type=int, help="test examples")
+    g.add_argument("--batch-size", type=int, help="examples per batch")
+    g.add_argument("--rows", action="store_true", default=None,
+                   help="mnist / permuted-mnist / digits: one image row per step "
+                        "instead of one pixel per step")
+    g.add_argument("--source", choices=["auto", "npz", "keras-cache", "tfds"],
+                   help="mnist / permuted-mnist: where the data comes from "
+                        "(auto: --mnist-path, Keras's cache, or data already "
+                        "prepared by tensorflow_datasets; never downloads)")
+    g.add_argument("--mnist-path", help="mnist / permuted-mnist: an mnist.npz "
+                   "in Keras's format")
+    g.add_argument("--data-dir", help="mnist / permuted-mnist: "
+                   "tensorflow_datasets' data directory")
+    g = parser.add_argument_group("model")
+    g.add_argument("--family", required=True, choices=list(models.FAMILIES),
+                   help="model family (see the list below)")
+    g.add_argument("--units", type=int, default=128, help="units per layer")
+    g.add_argument("--layers", type=int, default=1,
+                   help="stacked recurrent layers")
+    g.add_argument("--hp", action="append", metavar="NAME=VALUE",
+                   help="a family hyperparameter, repeatable, e.g. --hp gain=0.05 "
+                        "(irnn-scaled), --hp input_scale=2 (np-rnn), --hp gamma=5 "
+                        "(indrnn), --hp num_modules=4 (clockwork)")
+    g = parser.add_argument_group("optimization")
+    g.add_argument("--optimizer", default="adam", choices=list(models.OPTIMIZERS),
+                   help="optimizer")
+    g.add_argument("--learning-rate", type=float, default=1e-3,
+                   help="initial learning rate")
+    g.add_argument("--momentum", type=float, help="SGD momentum (sgd only)")
+    g.add_argument("--clipnorm", type=float,
+                   help="clip each gradient to this norm")
+    g.add_argument("--clipvalue", type=float,
+                   help="clip each gradient element to [-v, v]")
+    g.add_argument("--lr-decay", type=float, metavar="FACTOR",
+                   help="multiply the learning rate by FACTOR every "
+                        "--lr-decay-steps steps (e.g. 0.1)")
+    g.add_argument("--lr-decay-steps", type=int, metavar="N",
+                   help="optimizer steps between two learning-rate decays")
+    g.add_argument("--epochs", type=int, default=10, help="most epochs to train")
+    g.add_argument("--patience", type=int, default=5,
+                   help="early-stopping patience in epochs on the validation "
+                        "objective (0: never stop early)")
+    g.add_argument("--stop-when-solved", action="store_true",
+                   help="stop once the validation score reaches the task's "
+                        "success threshold")
+    g.add_argument("--seed", type=int, default=0,
+                   help="seed of the data, the initializers and Keras")
+    g = parser.add_argument_group("output")
+    g.add_argument("--output-dir",
+                   help="checkpoints and logs directory (default: "
+                        "runs/<family>_<task>)")
+    g.add_argument("--resume", action="store_true",
+                   help="continue from <output-dir>/last.keras")
+    g.add_argument("--quiet", action="store_true",
+                   help="one line per epoch instead of a progress bar")
+    return parser
+
+
+def main(argv=None):
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    try:
+        hp = parse_hp(args.hp)
+        if args.momentum is not None:
+            hp["momentum"] = args.momentum
+        if (args.lr_decay is None) != (args.lr_decay_steps is None):
+            raise ValueError(
+                "--lr-decay and --lr-decay-steps go together. Received: "
+                f"--lr-decay {args.lr_decay}, --lr-decay-steps {args.lr_decay_steps}"
+            )
+        lr_decay = (
+            None if args.lr_decay is None else (args.lr_decay, args.lr_decay_steps)
+        )
+        for name in ("epochs", "patience"):
+            value = getattr(args, name)
+            if value < 0:
+                raise ValueError(f"--{name} must be >= 0. Received: {value}")
+        task_kwargs = {"seed": args.seed}
+        for flag, key in _TASK_FLAGS.items():
+            value = getattr(args, flag)
+            if value is not None:
+                task_kwargs[key] = value
+        task = tasks.get(args.task, **task_kwargs)
+        model_kwargs = dict(
+            units=args.units,
+            layers=args.layers,
+            optimizer=args.optimizer,
+            learning_rate=args.learning_rate,
+            clipnorm=args.clipnorm,
+            clipvalue=args.clipvalue,
+            lr_decay=lr_decay,
+            seed=args.seed,
+            **hp,
+        )
+        # Fail on a bad family hyperparameter before any file is written.
+        models.build_model(args.family, task, **model_kwargs)
+    except tasks.DatasetUnavailableError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except ValueError as e:
+        parser.error(str(e))
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(args.seed)
+    output_dir = args.output_dir or os.path.join(
+        "runs", f"{args.family}_{args.task}"
+    )
+    print(task.summary())
+    _, result = train(
+        args.family,
+        task,
+        epochs=args.epochs,
+        patience=args.patience,
+        output_dir=output_dir,
+        resume=args.resume,
+        verbose=2 if args.quiet else 1,
+        stop_when_solved=args.stop_when_solved,
+        **model_kwargs,
+    )
+    print(format_result(result))
+    if result["solved_step"] is not None:
+        print(
+            f"validation {task.metric} reached {task.success_threshold:.4g} "
+            f"after {result['solved_step']} steps (epoch {result['solved_epoch']})"
+        )
+    print(f"checkpoints and logs in {output_dir}")
+    return 0 if math.isfinite(result["test_score"]) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,198 @@
+import keras
+import numpy as np
+import pytest
+
+from keras_rnninit import tasks
+from keras_rnninit.constraints import RecurrentBound
+from keras_rnninit.initializers import random_walk_factor
+from keras_rnninit.models import FAMILIES
+from keras_rnninit.models import build_model
+
+T = 6
+
+
+@pytest.fixture(scope="module")
+def task():
+    return tasks.get("adding", length=T, num_train=16, num_validation=8,
+                     num_test=8, batch_size=8, seed=0)
+
+
+def weights(layer, name):
+    for w in layer.weights:
+        if w.path.split("/")[-1] == name:
+            return keras.ops.convert_to_numpy(w)
+    raise AssertionError(f"{layer.name} has no weight {name}")
+
+
+def rnn_layers(model):
+    return [layer for layer in model.layers if isinstance(layer, keras.layers.RNN)]
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_every_family_builds_and_trains_one_step(family, task):
+    model = build_model(family, task, units=8, seed=1)
+    assert model.output_shape == (None, 1)
+    assert len(rnn_layers(model)) == 1
+    assert model.loss == "mse"
+    rnn, head = rnn_layers(model)[0], model.get_layer("head")
+    before = [weights(rnn, "kernel"), weights(head, "kernel")]
+    logs = model.fit(task.train.take(1), verbose=0, shuffle=False).history
+    assert np.isfinite(logs["loss"][0]) and "mse" in logs
+    # (The recurrent kernel may get an exactly zero gradient in one step: with
+    # IRNN's tiny inputs, few ReLU units are active at consecutive steps.)
+    after = [weights(rnn, "kernel"), weights(head, "kernel")]
+    assert all(not np.array_equal(b, a) for b, a in zip(before, after))
+
+
+@pytest.mark.parametrize("family", ["lstm", "np-rnn", "clockwork"])
+def test_layers_are_stacked(family, task):
+    model = build_model(family, task, units=8, layers=3)
+    layers = rnn_layers(model)
+    assert len(layers) == 3
+    assert [layer.return_sequences for layer in layers] == [True, True, False]
+
+
+def test_spec_declares_scale_hyperparameters():
+    expected = {"irnn": "input_stddev", "irnn-scaled": "gain",
+                "np-rnn": "input_scale", "np-tanh": "input_scale",
+                "tanh-rnn": "recurrent_gain", "lstm": None, "indrnn": "gamma",
+                "clockwork": None}
+    assert {n: s.scale for n, s in FAMILIES.items()} == expected
+    for spec in FAMILIES.values():
+        hp = spec.scale_hyperparameter
+        if hp is not None:
+            assert hp.min_value < hp.default < hp.max_value
+            assert hp.sampling in ("log", "linear")
+
+
+def test_irnn_identity_and_small_inputs(task):
+    layer = rnn_layers(build_model("irnn", task, units=16, seed=0))[0]
+    assert layer.cell.activation is keras.activations.relu
+    np.testing.assert_array_equal(weights(layer, "recurrent_kernel"), np.eye(16))
+    kernel = weights(layer, "kernel")
+    assert 0.0 < kernel.std() < 0.003
+    np.testing.assert_array_equal(weights(layer, "bias"), 0.0)
+
+
+def test_irnn_scaled_gain(task):
+    model = build_model("irnn-scaled", task, units=8)
+    np.testing.assert_allclose(
+        weights(rnn_layers(model)[0], "recurrent_kernel"), 0.01 * np.eye(8)
+    )
+    model = build_model("irnn-scaled", task, units=8, gain=0.3)
+    np.testing.assert_allclose(
+        weights(rnn_layers(model)[0], "recurrent_kernel"), 0.3 * np.eye(8), rtol=1e-6
+    )
+
+
+@pytest.mark.parametrize(
+    "family, activation", [("np-rnn", "relu"), ("np-tanh", "tanh")]
+)
+def test_np_families_use_npinit_and_random_walk_inputs(family, activation, task):
+    units = 64
+    model = build_model(family, task, units=units, seed=3, input_scale=2.0)
+    layer = rnn_layers(model)[0]
+    assert layer.cell.activation is getattr(keras.activations, activation)
+    w = weights(layer, "recurrent_kernel").astype(np.float64)
+    np.testing.assert_allclose(w, w.T, atol=1e-6)
+    eig = np.linalg.eigvalsh(w)
+    assert eig[-1] == pytest.approx(1.0, abs=1e-5)
+    assert eig[0] > 0.0 and eig[-2] < 1.0
+    expected_std = 2.0 * random_walk_factor(units) / np.sqrt(units)
+    assert weights(layer, "kernel").std() == pytest.approx(expected_std, rel=0.2)
+
+
+def test_tanh_rnn_orthogonal(task):
+    layer = rnn_layers(build_model("tanh-rnn", task, units=8, recurrent_gain=1.5))[0]
+    assert layer.cell.activation is keras.activations.tanh
+    w = weights(layer, "recurrent_kernel")
+    np.testing.assert_allclose(w @ w.T, 2.25 * np.eye(8), atol=1e-5)
+
+
+def test_lstm_forget_bias_one(task):
+    layer = rnn_layers(build_model("lstm", task, units=8))[0]
+    assert isinstance(layer, keras.layers.LSTM)
+    bias = weights(layer, "bias")
+    np.testing.assert_array_equal(bias[8:16], 1.0)  # gates i, f, c, o
+    np.testing.assert_array_equal(bias[:8], 0.0)
+
+
+def test_indrnn_paper_range_and_bound(task):
+    gamma = 3.0
+    first, last = rnn_layers(build_model("indrnn", task, units=64, layers=2,
+                                         gamma=gamma, seed=0))
+    high = gamma ** (1 / T)
+    low = (1 / gamma) ** (1 / T)
+    u0, u1 = weights(first, "recurrent_kernel"), weights(last, "recurrent_kernel")
+    assert u0.shape == (64,)
+    assert u0.min() >= 0.0 and u0.max() <= high and u0.min() < low
+    assert u1.min() >= low and u1.max() <= high
+    constraint = last.cell.recurrent_constraint
+    assert isinstance(constraint, RecurrentBound)
+    assert constraint.max_value == pytest.approx(high)
+    assert last.cell.timesteps == T and last.cell.gamma == gamma
+
+
+def test_clockwork_modules(task):
+    layer = rnn_layers(build_model("clockwork", task, units=8, num_modules=4))[0]
+    assert type(layer).__name__ == "Clockwork"
+    assert list(layer.periods) == [1, 2, 4, 8]
+
+
+def test_same_seed_same_weights(task):
+    a = build_model("np-rnn", task, units=8, seed=7)
+    b = build_model("np-rnn", task, units=8, seed=7)
+    for wa, wb in zip(a.weights, b.weights):
+        np.testing.assert_array_equal(
+            keras.ops.convert_to_numpy(wa), keras.ops.convert_to_numpy(wb)
+        )
+
+
+def test_classification_and_sequence_heads():
+    copy = tasks.get("copy", length=4, copy_length=2, num_symbols=3,
+                     num_train=8, batch_size=8)
+    model = build_model("tanh-rnn", copy, units=4)
+    assert model.output_shape == (None, 8, 4)
+    assert model.layers[-1].activation is keras.activations.softmax
+    assert model.fit(copy.train, verbose=0, shuffle=False).history["accuracy"]
+
+
+def test_optimizer_settings(task):
+    model = build_model("irnn", task, units=4, optimizer="sgd", momentum=0.9,
+                        learning_rate=0.1, clipnorm=1.0, lr_decay=(0.5, 10))
+    opt = model.optimizer
+    assert isinstance(opt, keras.optimizers.SGD) and opt.momentum == 0.9
+    assert opt.clipnorm == 1.0
+    schedule = opt._learning_rate
+    assert float(schedule(9)) == pytest.approx(0.1)
+    assert float(schedule(10)) == pytest.approx(0.05)
+    model = build_model("irnn", task, units=4, optimizer="rmsprop", clipvalue=0.5)
+    assert isinstance(model.optimizer, keras.optimizers.RMSprop)
+    assert model.optimizer.clipvalue == 0.5
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"family": "gru"}, "gru.*irnn"),
+        ({"family": "irnn", "gain": 0.1}, "gain.*input_stddev"),
+        ({"family": "lstm", "gamma": 2.0}, "gamma"),
+        ({"family": "irnn", "momentum": 0.9}, "momentum"),
+        ({"family": "irnn", "optimizer": "adagrad"}, "adagrad"),
+        ({"family": "irnn-scaled", "gain": -1.0}, "gain"),
+        ({"family": "irnn", "units": 0}, "units"),
+        ({"family": "irnn", "lr_decay": 0.1}, "lr_decay"),
+        ({"family": "irnn", "clipnorm": -1.0}, "clipnorm"),
+    ],
+)
+def test_bad_family_and_hyperparameters(kwargs, match, task):
+    with pytest.raises(ValueError, match=match):
+        build_model(task=task, **kwargs)
+
+
+def test_indrnn_inputs_follow_the_authors_kaiming_uniform(task):
+    layer = rnn_layers(build_model("indrnn", task, units=64, layers=2, seed=0))[1]
+    kernel = weights(layer, "kernel")  # fan_in 64
+    limit = np.sqrt(3 * (2 / 65) / 64)
+    assert np.abs(kernel).max() <= limit
+    assert np.abs(kernel).max() > 0.9 * limit

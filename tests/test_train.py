@@ -1,0 +1,111 @@
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import pytest
+
+import keras_rnninit  # noqa: F401  (registers the classes for load_model)
+from keras_rnninit import train
+
+TINY = ["--task", "adding", "--length", "5", "--num-train", "32",
+        "--num-validation", "16", "--num-test", "16", "--batch-size", "16",
+        "--units", "4", "--quiet"]
+
+
+def test_tiny_run_writes_checkpoints_and_prints_baseline(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = train.main(TINY + ["--family", "irnn-scaled", "--hp", "gain=0.05",
+                              "--epochs", "2", "--output-dir", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "test mse:" in printed and "baseline: 0.1667" in printed
+    assert {"last.keras", "best.keras", "history.json", "result.json"} <= set(
+        os.listdir(out)
+    )
+    result = json.loads((out / "result.json").read_text())
+    assert result["family"] == "irnn-scaled" and result["epochs_run"] == 2
+    assert result["baseline"] == pytest.approx(1 / 6)
+    assert result["model"]["gain"] == 0.05
+    model = keras.models.load_model(out / "best.keras")
+    rnn = model.get_layer("rnn_0")
+    assert rnn.cell.recurrent_initializer.get_config() == {"gain": 0.05}
+    history = json.loads((out / "history.json").read_text())
+    assert [e["epoch"] for e in history] == [1, 2] and "val_mse" in history[0]
+
+    # Resume: continues from last.keras up to --epochs.
+    code = train.main(TINY + ["--family", "irnn-scaled", "--hp", "gain=0.05",
+                              "--epochs", "3", "--output-dir", str(out),
+                              "--resume"])
+    assert code == 0
+    history = json.loads((out / "history.json").read_text())
+    assert [e["epoch"] for e in history] == [1, 2, 3]
+    assert history[2]["step"] == 3 * 2
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--family", "gru"], "invalid choice"),
+        (["--family", "irnn", "--hp", "gain=0.1"], "gain"),
+        (["--family", "irnn", "--hp", "gain"], "NAME=VALUE"),
+        (["--family", "irnn", "--lr-decay", "0.1"], "lr-decay-steps"),
+        (["--family", "irnn", "--momentum", "0.9"], "momentum"),
+        (["--family", "irnn", "--rows"], "rows"),
+        (["--family", "irnn", "--epochs", "-1"], "epochs"),
+        (["--family", "irnn", "--units", "x"], "units"),
+    ],
+)
+def test_bad_flags_exit_2(argv, message, capsys, tmp_path):
+    with pytest.raises(SystemExit) as info:
+        train.main(TINY + argv + ["--output-dir", str(tmp_path)])
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not os.listdir(tmp_path)
+
+
+def test_missing_mnist_exits_1_with_options(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    code = train.main(["--family", "irnn", "--task", "mnist",
+                       "--data-dir", str(tmp_path / "tfds")])
+    assert code == 1
+    assert "source='npz'" in capsys.readouterr().err
+
+
+def test_command_line_end_to_end(tmp_path, subprocess_env):
+    out = tmp_path / "cli"
+    proc = subprocess.run(
+        [sys.executable, "-m", "keras_rnninit.train", "--family", "lstm",
+         "--epochs", "1", "--output-dir", str(out)] + TINY,
+        capture_output=True, text=True, env=subprocess_env, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "baseline: 0.1667" in proc.stdout
+    assert os.path.isfile(out / "last.keras")
+
+
+def test_help_explains_every_flag():
+    parser = train.make_parser()
+    text = parser.format_help()
+    for action in parser._actions:
+        if action.option_strings and action.dest != "help":
+            assert action.help, action.option_strings
+    for flag in ("--family", "--task", "--length", "--clipnorm", "--lr-decay",
+                 "--patience", "--resume", "--hp", "np-rnn"):
+        assert flag in text
+
+
+def test_stop_when_solved_records_the_step():
+    import dataclasses
+
+    from keras_rnninit import tasks
+
+    task = tasks.get("adding", length=4, num_train=32, num_validation=8,
+                     num_test=8, batch_size=16, seed=0)
+    task = dataclasses.replace(task, success_threshold=1e6)
+    _, result = train.train("irnn", task, epochs=5, patience=0, verbose=0,
+                            stop_when_solved=True, units=4)
+    assert result["solved"] and result["solved_epoch"] == 1
+    assert result["solved_step"] == 2 and result["epochs_run"] == 1
+    assert "test mse" in train.format_result(result)
