@@ -63,7 +63,10 @@ setup(
         "test": test,
     },
     entry_points={
-        "console_scripts": ["rnninit-tune=keras_rnninit.tuning.cli:main"],
+        "console_scripts": [
+            "rnninit-tune=keras_rnninit.tuning.cli:main",
+            "rnninit-train=keras_rnninit.train:main",
+        ],
     },
     classifiers=[
         "Programming Language :: Python :: 3",

@@ -4,6 +4,8 @@ from keras_rnninit import constraints
 from keras_rnninit import diagnostics
 from keras_rnninit import initializers
 from keras_rnninit import layers
+from keras_rnninit import models
+from keras_rnninit import tasks
 from keras_rnninit import truncated_bptt
 from keras_rnninit.constraints import RecurrentBound
 from keras_rnninit.constraints import recurrent_bound
@@ -18,6 +20,7 @@ from keras_rnninit.layers import ClockworkCell
 from keras_rnninit.layers import IndRNN
 from keras_rnninit.layers import IndRNNCell
 from keras_rnninit.layers import deep_indrnn
+from keras_rnninit.models import build_model
 from keras_rnninit.truncated_bptt import ResetStatesAtSequenceStart
 from keras_rnninit.truncated_bptt import fit_truncated_bptt
 from keras_rnninit.version import __version__

@@ -11,7 +11,6 @@ with `keras.models.load_model(path)` once `keras_rnninit` is imported.
 """
 
 import argparse
-import importlib
 import json
 import math
 import os
@@ -81,15 +80,6 @@ class HistoryFile(keras.callbacks.Callback):
             json.dump(self.epochs, f, indent=1)
 
 
-def register_layers():
-    """Imports the layer modules, so that `load_model` finds their classes."""
-    for module in ("keras_rnninit.layers.indrnn", "keras_rnninit.layers.clockwork"):
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            pass
-
-
 def read_history(path):
     if not os.path.isfile(path):
         return []
@@ -154,7 +144,6 @@ def train(
         last = os.path.join(output_dir, "last.keras")
         history_path = os.path.join(output_dir, "history.json")
         if resume and os.path.isfile(last):
-            register_layers()
             model = keras.models.load_model(last)
             if tuple(model.input_shape[1:]) != task.input_shape:
                 raise ValueError(

@@ -56,7 +56,7 @@ def search_parser():
     g.add_argument("--task", default="adding",
                    help="task name (adding, multiplication, copy, mnist, "
                         "permuted-mnist, digits; default: %(default)s)")
-    g.add_argument("--length", type=int, default=50,
+    g.add_argument("--length", type=int, default=30,
                    help="sequence length T for tasks that have one "
                         "(default: %(default)s)")
     g.add_argument("--num-train", type=int, default=None,
@@ -80,7 +80,7 @@ def search_parser():
                    help="keras-tuner algorithm (default: %(default)s)")
     g.add_argument("--trials", type=int, default=5,
                    help="trials per family (default: %(default)s)")
-    g.add_argument("--epochs", type=int, default=2,
+    g.add_argument("--epochs", type=int, default=3,
                    help="epochs per trial: the fixed training budget "
                         "(default: %(default)s)")
     g.add_argument("--steps-per-epoch", type=int, default=None,

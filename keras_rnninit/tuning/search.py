@@ -34,11 +34,11 @@ class SearchConfig:
 
     directory: str = "rnninit_runs/adding"
     task: str = "adding"
-    task_kwargs: dict = dataclasses.field(default_factory=lambda: {"length": 50})
+    task_kwargs: dict = dataclasses.field(default_factory=lambda: {"length": 30})
     families: tuple = DEFAULT_FAMILIES
     tuner: str = "random"
     trials: int = 5
-    epochs: int = 2
+    epochs: int = 3
     steps_per_epoch: int = None
     batch_size: int = 32
     units: int = 100
