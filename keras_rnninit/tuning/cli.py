@@ -7,8 +7,9 @@ import sys
 import time
 
 EPILOG = """\
-Rebuild a report from a finished or partial search directory:
-  rnninit-tune report DIR
+Rebuild a report from a finished or partial search directory (optionally
+at another success threshold):
+  rnninit-tune report DIR [--threshold 0.05]
 
 Resuming: re-running the same command continues the search in --directory,
 keeping every finished trial (an interrupted trial is run again);
@@ -152,6 +153,9 @@ def report_parser():
                     "finished or partial search directory, and print its table.",
     )
     p.add_argument("directory", help="a search directory made by rnninit-tune")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="read the trials at another success threshold; the "
+                        "files are then named sensitivity_<threshold>.*")
     return p
 
 
@@ -227,10 +231,10 @@ def _start_timeout(seconds):
     signal.setitimer(signal.ITIMER_REAL, seconds)
 
 
-def print_report(directory):
+def print_report(directory, threshold=None):
     from keras_rnninit.tuning import report as report_lib
 
-    report, paths = report_lib.write_report(directory)
+    report, paths = report_lib.write_report(directory, threshold)
     print(report_lib.terminal_table(report))
     for kind, path in paths.items():
         print(f"{kind:9s} {path}")
@@ -245,7 +249,7 @@ def main(argv=None):
         from keras_rnninit.tuning.search import SearchConfigError
 
         try:
-            print_report(args.directory)
+            print_report(args.directory, args.threshold)
         except SearchConfigError as e:
             parser.error(str(e))
         return 0

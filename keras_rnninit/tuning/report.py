@@ -89,11 +89,16 @@ def family_summary(trials, threshold, direction):
     return summary
 
 
-def build_report(directory):
-    """The report of a finished or partial search directory, as a dict."""
+def build_report(directory, threshold=None):
+    """The report of a finished or partial search directory, as a dict.
+
+    `threshold` overrides the search's success threshold, to read the same
+    trials at another level of success.
+    """
     search = load_config(directory)
     objective, direction = search["objective"], search["direction"]
-    threshold = search["threshold"]
+    if threshold is None:
+        threshold = search["threshold"]
     families = {}
     points = {}
     for family in search["config"]["families"]:
@@ -229,13 +234,19 @@ def plot(report, path):
     return path
 
 
-def write_report(directory):
-    """Builds the report and writes JSON, Markdown and PNG into `directory`."""
-    report = build_report(directory)
+def write_report(directory, threshold=None):
+    """Builds the report and writes JSON, Markdown and PNG into `directory`.
+
+    With a `threshold` other than the search's, the files are named
+    `sensitivity_<threshold>.*` so that the default report stays.
+    """
+    report = build_report(directory, threshold)
+    suffix = "" if threshold is None else f"_{threshold:g}"
     paths = {
-        "json": os.path.join(directory, REPORT_JSON),
-        "markdown": os.path.join(directory, REPORT_MD),
-        "png": os.path.join(directory, REPORT_PNG),
+        kind: os.path.join(directory, name.replace(".", f"{suffix}.", 1))
+        for kind, name in (
+            ("json", REPORT_JSON), ("markdown", REPORT_MD), ("png", REPORT_PNG)
+        )
     }
     with open(paths["json"], "w") as f:
         json.dump(report, f, indent=2)

@@ -123,3 +123,13 @@ def test_nan_score_counts_as_diverged(tmp_path):
 def test_not_a_search_directory(tmp_path):
     with pytest.raises(ValueError, match="search.json is missing"):
         report_lib.build_report(str(tmp_path))
+
+
+def test_report_at_another_threshold_writes_its_own_files(search_dir):
+    report, paths = report_lib.write_report(search_dir, threshold=0.1)
+    irnn = report["families"]["irnn"]
+    # 0.005, 0.002 and 0.05 are below 0.1; 0.15 and the diverged trial are not.
+    assert irnn["successes"] == 3
+    assert irnn["lr_band_decades"] == pytest.approx(2.0)
+    assert paths["json"].endswith("sensitivity_0.1.json")
+    assert not os.path.exists(os.path.join(search_dir, "sensitivity.json"))
