@@ -46,7 +46,7 @@ def _build(periods, activation):
 
     @tf.function(jit_compile=True, autograph=False)
     def forward(xw, h0, clock0, w):
-        steps = xw.shape[0]
+        steps = tf.shape(xw)[0]
         module_size = w.shape[0] // num_modules
         c0 = tf.cast(tf.round(clock0[:, 0]), tf.int32)
 
@@ -63,7 +63,7 @@ def _build(periods, activation):
 
     @tf.function(jit_compile=True, autograph=False)
     def backward_loop(dhs, hs, clock0, w):
-        steps = hs.shape[0]
+        steps = tf.shape(hs)[0]
         module_size = w.shape[0] // num_modules
         c0 = tf.cast(tf.round(clock0[:, 0]), tf.int32)
         w_t = tf.transpose(w)
@@ -81,7 +81,7 @@ def _build(periods, activation):
         _, dh0, out = tf.while_loop(
             lambda t, *_: t >= 0,
             body,
-            (tf.constant(steps - 1), tf.zeros_like(hs[0]), out),
+            (steps - 1, tf.zeros_like(hs[0]), out),
         )
         return out.stack(), dh0
 

@@ -197,14 +197,14 @@ def terminal_table(report):
 
 
 def plot(report, path):
-    """Objective against learning rate, one colour per family; returns the figure."""
+    """Plots objective against learning rate, one colour per family, to `path`."""
+    # A bare Figure: no pyplot state, so a notebook's own plots are untouched.
     import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
+    colors = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
     values = [p["value"] for ps in report["trials"].values() for p in ps
               if p["value"] is not None and not p["diverged"]]
     top = max(values + [report["baseline"]]) * 1.5 if values else 1.0
@@ -230,7 +230,6 @@ def plot(report, path):
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 

@@ -450,3 +450,22 @@ def test_bad_arguments(cls, kwargs, match):
 def test_bad_fast_path():
     with pytest.raises(ValueError, match="fast_path"):
         Clockwork(4, num_modules=2, fast_path="yes")
+
+
+@pytest.mark.parametrize("layer_cls", ["clockwork", "stacked"])
+def test_fit_with_unknown_sequence_length(layer_cls):
+    inputs = keras.Input((None, 3))
+    hidden = inputs
+    if layer_cls == "stacked":
+        hidden = keras.layers.RNN(
+            ClockworkCell(8, num_modules=2), return_sequences=True
+        )(hidden)
+    hidden = Clockwork(8, num_modules=4)(hidden)
+    model = keras.Model(inputs, keras.layers.Dense(1)(hidden))
+    model.compile("adam", "mse")
+    x = np.random.default_rng(0).uniform(size=(4, 10, 3)).astype("float32")
+    before = [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
+    model.fit(x, np.ones((4, 1), "float32"), epochs=1, verbose=0)
+    after = [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
+    assert any(not np.array_equal(b, a) for b, a in zip(before, after))
+    assert model.predict(x, verbose=0).shape == (4, 1)
