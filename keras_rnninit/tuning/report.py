@@ -205,15 +205,24 @@ def plot(report, path):
     fig = Figure(figsize=(7, 4.5))
     ax = fig.subplots()
     colors = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
-    values = [p["value"] for ps in report["trials"].values() for p in ps
-              if p["value"] is not None and not p["diverged"]]
-    top = max(values + [report["baseline"]]) * 1.5 if values else 1.0
+    minimize = report["direction"] == "min"
+    # Trials far worse than the trivial baseline are drawn at the top edge
+    # (^), diverged ones just above it (x), so that the interesting range
+    # stays readable.
+    cap = 10 * max(report["baseline"], report["threshold"]) if minimize else None
+    top = cap * 1.6 if minimize else 1.05
     for i, (family, points) in enumerate(report["trials"].items()):
         color = colors[i % len(colors)]
         ok = [p for p in points if not p["diverged"] and p["learning_rate"]]
+        inside = [p for p in ok if cap is None or p["value"] <= cap]
+        above = [p for p in ok if cap is not None and p["value"] > cap]
         bad = [p for p in points if p["diverged"] and p["learning_rate"]]
-        ax.scatter([p["learning_rate"] for p in ok], [p["value"] for p in ok],
+        ax.scatter([p["learning_rate"] for p in inside],
+                   [p["value"] for p in inside],
                    color=color, label=family, alpha=0.8)
+        if above:
+            ax.scatter([p["learning_rate"] for p in above], [cap] * len(above),
+                       color=color, marker="^", alpha=0.8)
         if bad:
             ax.scatter([p["learning_rate"] for p in bad], [top] * len(bad),
                        color=color, marker="x", alpha=0.8)
@@ -225,7 +234,10 @@ def plot(report, path):
     if report["direction"] == "min":
         ax.set_yscale("log")
     ax.set_xlabel("learning rate")
-    ax.set_ylabel(f"{report['objective']} (x at top: diverged)")
+    ax.set_ylabel(
+        f"{report['objective']} (x: diverged"
+        + (f", ^: above {cap:.3g})" if minimize else ")")
+    )
     ax.set_title(f"Hyperparameter sensitivity on {report['task']}")
     ax.legend(fontsize=8)
     fig.tight_layout()
