@@ -12,6 +12,12 @@ import pytest
 from keras_rnninit.tuning import cli
 
 BACKEND = keras.backend.backend()
+# Resuming and keras-tuner's chief/worker protocol live in keras-tuner and in
+# the search directory, not in the backend: checked once, on TensorFlow, to
+# keep the three-backend suite short.
+tensorflow_only = pytest.mark.skipif(
+    BACKEND != "tensorflow", reason="backend-independent; run on TensorFlow"
+)
 TINY = [
     "--task", "adding", "--length", "8", "--num-train", "64",
     "--num-validation", "32", "--batch-size", "32", "--units", "8",
@@ -107,6 +113,7 @@ def test_a_diverging_trial_is_reported_not_fatal(tmp_path, subprocess_env):
     assert irnn["trials"] == 1 and irnn["diverged"] == 1 and irnn["successes"] == 0
 
 
+@tensorflow_only
 def test_resume_after_sigkill_keeps_finished_trials(tmp_path, subprocess_env):
     d = str(tmp_path / "search")
     args = TINY + ["--families", "irnn", "--trials", "4", "--directory", d,
@@ -137,6 +144,7 @@ def test_resume_after_sigkill_keeps_finished_trials(tmp_path, subprocess_env):
     assert len(completed_trials(d, "irnn")) == 1
 
 
+@tensorflow_only
 def test_a_different_search_in_the_same_directory_is_refused(tmp_path, subprocess_env):
     d = str(tmp_path / "search")
     out = run_cli(TINY + ["--families", "irnn", "--trials", "1", "--directory", d],
@@ -156,7 +164,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-@pytest.mark.skipif(BACKEND == "torch", reason="distributed search: TF and JAX")
+@tensorflow_only
 def test_chief_and_two_workers_on_loopback(tmp_path, subprocess_env):
     d = str(tmp_path / "search")
     port = free_port()
