@@ -59,6 +59,24 @@ def _as_sequences(x, name="x"):
     return x
 
 
+def _rnn_of_model(model, x, layer):
+    """Builds `model` if needed and returns its RNN layer (no states returned)."""
+    if not isinstance(model, keras.Model):
+        raise ValueError(
+            "`model` must be a `keras.Model` or a `keras.layers.RNN`. "
+            f"Received: model={model!r}"
+        )
+    if not model.built:
+        model(x[:1])
+    rnn = _find_rnn_layer(model, layer)
+    if rnn.return_state:
+        raise ValueError(
+            "The RNN layer must not return its states. Received: "
+            f"layer={rnn.name!r} with return_state=True"
+        )
+    return rnn
+
+
 def _find_rnn_layer(model, layer):
     """The `keras.layers.RNN` of `model` to inspect (by instance, name, index)."""
     if isinstance(layer, keras.layers.RNN):
@@ -112,19 +130,7 @@ def _split_model(model, x, layer):
         if not model.built:
             model(x[:1])
         return model, x, lambda h: h
-    if not isinstance(model, keras.Model):
-        raise ValueError(
-            "`model` must be a `keras.Model` or a `keras.layers.RNN`. "
-            f"Received: model={model!r}"
-        )
-    if not model.built:
-        model(x[:1])
-    rnn = _find_rnn_layer(model, layer)
-    if rnn.return_state:
-        raise ValueError(
-            "The RNN layer must not return its states. Received: "
-            f"layer={rnn.name!r} with return_state=True"
-        )
+    rnn = _rnn_of_model(model, x, layer)
     inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
     outputs = model.outputs[0] if len(model.outputs) == 1 else model.outputs
     if rnn.input is inputs:
@@ -581,19 +587,7 @@ def input_sensitivity(
             model(x[:1])
         rnn_model = model
     else:
-        if not isinstance(model, keras.Model):
-            raise ValueError(
-                "`model` must be a `keras.Model` or a `keras.layers.RNN`. "
-                f"Received: model={model!r}"
-            )
-        if not model.built:
-            model(x[:1])
-        rnn = _find_rnn_layer(model, layer)
-        if rnn.return_state:
-            raise ValueError(
-                "The RNN layer must not return its states. Received: "
-                f"layer={rnn.name!r} with return_state=True"
-            )
+        rnn = _rnn_of_model(model, x, layer)
         inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
         rnn_model = keras.Model(inputs, rnn.output)
 
