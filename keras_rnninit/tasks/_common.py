@@ -90,3 +90,17 @@ def fixed(batch_fn, num_examples, batch_size, seed):
     pair = seed_pairs(seed, 1)[0]
     x, y = batch_fn(tf.constant(pair), num_examples)
     return from_arrays((x, y), batch_size)
+
+
+def check_generated_split(num_train, num_validation, num_test, batch_size, seed,
+                          fresh):
+    """Validates the arguments every generated task takes; returns them."""
+    sizes = [
+        check_positive_int(name, value)
+        for name, value in (("num_train", num_train),
+                            ("num_validation", num_validation),
+                            ("num_test", num_test), ("batch_size", batch_size))
+    ]
+    if not isinstance(fresh, bool):
+        raise ValueError(f"`fresh` must be True or False. Received: fresh={fresh!r}")
+    return (*sizes, check_seed(seed), fresh)

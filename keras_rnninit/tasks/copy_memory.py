@@ -102,13 +102,11 @@ def copy_memory(
     length = _common.check_positive_int("length", length)
     copy_length = _common.check_positive_int("copy_length", copy_length)
     num_symbols = _common.check_positive_int("num_symbols", num_symbols, minimum=2)
-    num_train = _common.check_positive_int("num_train", num_train)
-    num_validation = _common.check_positive_int("num_validation", num_validation)
-    num_test = _common.check_positive_int("num_test", num_test)
-    batch_size = _common.check_positive_int("batch_size", batch_size)
-    seed = _common.check_seed(seed)
-    if not isinstance(fresh, bool):
-        raise ValueError(f"`fresh` must be True or False. Received: fresh={fresh!r}")
+    num_train, num_validation, num_test, batch_size, seed, fresh = (
+        _common.check_generated_split(
+            num_train, num_validation, num_test, batch_size, seed, fresh
+        )
+    )
 
     def batch_fn(pair, n):
         return copy_batch(pair, n, length, copy_length, num_symbols)
