@@ -60,6 +60,11 @@ class FamilySpec:
         reference: the paper.
         make_layer: `(units, hp, task, index, num_layers, return_sequences,
             seed) -> keras.layers.Layer`.
+        units: the paper's units per recurrent layer.
+        layers: the paper's number of stacked recurrent layers.
+        optimizer: the paper's optimizer (`"adam"`, `"sgd"`, `"rmsprop"`).
+        clipnorm: the paper's gradient-norm clipping, or `None`.
+        clipvalue: the paper's elementwise gradient clipping, or `None`.
     """
 
     name: str
@@ -68,6 +73,21 @@ class FamilySpec:
     scale: str = None
     reference: str = ""
     make_layer: object = dataclasses.field(default=None, repr=False)
+    units: int = 100
+    layers: int = 1
+    optimizer: str = "adam"
+    clipnorm: float = None
+    clipvalue: float = None
+
+    def paper_settings(self):
+        """`{units, layers, optimizer, clipnorm, clipvalue}` from the paper."""
+        return {
+            "units": self.units,
+            "layers": self.layers,
+            "optimizer": self.optimizer,
+            "clipnorm": self.clipnorm,
+            "clipvalue": self.clipvalue,
+        }
 
     @property
     def scale_hyperparameter(self):
@@ -222,6 +242,11 @@ _RECURRENT_GAIN = Hyperparameter(
 
 _IRNN_REF = "Le et al., 2015, arXiv 1504.00941"
 _NP_REF = "Talathi and Vartak, 2015, arXiv 1511.03771"
+# The IRNN paper's setting, which its tanh-RNN and LSTM baselines share:
+# 100 units, plain SGD, gradients clipped at norm 1.
+_IRNN_PAPER = {"units": 100, "layers": 1, "optimizer": "sgd", "clipnorm": 1.0}
+# np-RNN: 100 units, SGD (the paper does not give a clipping value).
+_NP_PAPER = {"units": 100, "layers": 1, "optimizer": "sgd"}
 
 FAMILIES = {
     "irnn": FamilySpec(
@@ -233,6 +258,7 @@ FAMILIES = {
         make_layer=_simple_rnn(
             "relu", _irnn_input, lambda hp, seed: ScaledIdentity(1.0)
         ),
+        **_IRNN_PAPER,
     ),
     "irnn-scaled": FamilySpec(
         "irnn-scaled",
@@ -249,6 +275,7 @@ FAMILIES = {
         make_layer=_simple_rnn(
             "relu", _irnn_input, lambda hp, seed: ScaledIdentity(hp["gain"])
         ),
+        **_IRNN_PAPER,
     ),
     "np-rnn": FamilySpec(
         "np-rnn",
@@ -257,6 +284,7 @@ FAMILIES = {
         scale="input_scale",
         reference=_NP_REF,
         make_layer=_simple_rnn("relu", _np_input, _np_recurrent),
+        **_NP_PAPER,
     ),
     "np-tanh": FamilySpec(
         "np-tanh",
@@ -265,6 +293,7 @@ FAMILIES = {
         scale="input_scale",
         reference=_NP_REF,
         make_layer=_simple_rnn("tanh", _np_input, _np_recurrent),
+        **_NP_PAPER,
     ),
     "tanh-rnn": FamilySpec(
         "tanh-rnn",
@@ -273,6 +302,7 @@ FAMILIES = {
         scale="recurrent_gain",
         reference="Elman, 1990",
         make_layer=_simple_rnn("tanh", _glorot_input, _orthogonal_recurrent),
+        **_IRNN_PAPER,
     ),
     "lstm": FamilySpec(
         "lstm",
@@ -281,6 +311,7 @@ FAMILIES = {
         scale=None,
         reference="Hochreiter and Schmidhuber, 1997",
         make_layer=_lstm,
+        **_IRNN_PAPER,
     ),
     "indrnn": FamilySpec(
         "indrnn",
@@ -297,6 +328,12 @@ FAMILIES = {
         scale="gamma",
         reference="Li et al., 2018, arXiv 1803.04831",
         make_layer=_indrnn,
+        # The adding model of the paper: 2 x 128, Adam; the authors' code
+        # clips each gradient element at 10.
+        units=128,
+        layers=2,
+        optimizer="adam",
+        clipvalue=10.0,
     ),
     "clockwork": FamilySpec(
         "clockwork",
@@ -312,8 +349,50 @@ FAMILIES = {
         scale=None,
         reference="Koutnik et al., 2014, arXiv 1402.3511",
         make_layer=_clockwork,
+        units=128,
+        optimizer="sgd",
     ),
 }
+
+
+def register_family(spec, overwrite=False):
+    """Adds a `FamilySpec` to `FAMILIES`, for `build_model`, studies and CLIs.
+
+    Example:
+
+    ```python
+    def make_layer(units, hp, task, index, num_layers, return_sequences, seed):
+        return keras.layers.GRU(units, return_sequences=return_sequences)
+
+    register_family(FamilySpec("gru", "GRU, Keras defaults", (),
+                               make_layer=make_layer))
+    ```
+
+    Raises:
+        ValueError: not a `FamilySpec`, no `make_layer`, or the name is taken
+            (unless `overwrite`).
+    """
+    if not isinstance(spec, FamilySpec):
+        raise ValueError(
+            f"`spec` must be a FamilySpec. Received: spec={spec!r}"
+        )
+    if not callable(spec.make_layer):
+        raise ValueError(
+            f"FamilySpec {spec.name!r} needs a callable `make_layer`. "
+            f"Received: make_layer={spec.make_layer!r}"
+        )
+    if spec.name in FAMILIES and not overwrite:
+        raise ValueError(
+            f"A family named {spec.name!r} is already registered; pass "
+            "overwrite=True to replace it."
+        )
+    FAMILIES[spec.name] = spec
+    return spec
+
+
+def family_names():
+    """The names of the registered families."""
+    return list(FAMILIES)
 
 
 def _positive(name, value, integer=False, allow_none=False):
@@ -422,8 +501,8 @@ def make_optimizer(
 def build_model(
     family,
     task,
-    units=128,
-    layers=1,
+    units=None,
+    layers=None,
     optimizer="adam",
     learning_rate=1e-3,
     clipnorm=None,
@@ -461,8 +540,10 @@ def build_model(
     Args:
         family: a key of `FAMILIES`.
         task: a `keras_rnninit.tasks.Task`.
-        units: units per recurrent layer.
-        layers: number of stacked recurrent layers.
+        units: units per recurrent layer (default: the family's paper
+            setting, `FAMILIES[family].units`, e.g. 128 for IndRNN).
+        layers: number of stacked recurrent layers (default: the family's
+            paper setting, e.g. 2 for IndRNN on the adding problem).
         optimizer: `"adam"`, `"sgd"` or `"rmsprop"`.
         learning_rate: initial learning rate.
         clipnorm: gradient clipping by norm (`None`: none).
@@ -496,6 +577,8 @@ def build_model(
             f"Valid: {sorted(valid)} (and the arguments units, layers, "
             "optimizer, learning_rate, clipnorm, clipvalue, lr_decay, seed)"
         )
+    units = spec.units if units is None else units
+    layers = spec.layers if layers is None else layers
     _positive("units", units, integer=True)
     _positive("layers", layers, integer=True)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):

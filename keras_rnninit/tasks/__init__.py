@@ -32,9 +32,50 @@ _REGISTRY = {
 }
 
 
+def register(name, factory, overwrite=False):
+    """Adds a task factory under `name`, for `get`, the study and the CLIs.
+
+    `factory(**kwargs)` returns a `Task`; its keyword arguments (with
+    defaults) are the ones `get(name, ...)` and `rnninit-tune --task-arg`
+    accept. It should take `batch_size` and `seed`: the sensitivity study
+    passes them.
+
+    Example:
+
+    ```python
+    def noisy_adding(length=100, noise=0.1, batch_size=32, seed=None):
+        ...
+        return keras_rnninit.tasks.Task(...)
+
+    keras_rnninit.tasks.register("noisy-adding", noisy_adding)
+    ```
+
+    Raises:
+        ValueError: `name` is taken (unless `overwrite`) or not a string, or
+            `factory` is not callable.
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"A task name must be a non-empty string. Received: name={name!r}")
+    if not callable(factory):
+        raise ValueError(f"`factory` must be callable. Received: factory={factory!r}")
+    if name in _REGISTRY and not overwrite:
+        raise ValueError(
+            f"A task named {name!r} is already registered; pass overwrite=True "
+            "to replace it."
+        )
+    _REGISTRY[name] = factory
+    return factory
+
+
 def names():
     """The names `get` accepts."""
     return list(_REGISTRY)
+
+
+def describe(name):
+    """The first line of task `name`'s docstring, for help texts."""
+    doc = (_factory(name).__doc__ or "").strip()
+    return doc.splitlines()[0] if doc else name
 
 
 def parameters(name):
@@ -80,6 +121,7 @@ __all__ = [
     "Task",
     "adding",
     "copy_memory",
+    "describe",
     "digits",
     "get",
     "load_mnist",
@@ -88,4 +130,5 @@ __all__ = [
     "names",
     "parameters",
     "permuted_mnist",
+    "register",
 ]

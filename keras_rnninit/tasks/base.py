@@ -1,9 +1,8 @@
 """The `Task` record: datasets plus what a model needs to know about them."""
 
 import dataclasses
-import math
 
-_DIRECTIONS = ("min", "max")
+from keras_rnninit import objective as objective_lib
 
 
 @dataclasses.dataclass
@@ -59,11 +58,7 @@ class Task:
     config: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
-        if self.direction not in _DIRECTIONS:
-            raise ValueError(
-                f"`direction` must be one of {_DIRECTIONS}. "
-                f"Received: direction={self.direction!r}"
-            )
+        objective_lib.check_direction(self.direction)
         if self.head_activation not in ("linear", "softmax"):
             raise ValueError(
                 "`head_activation` must be 'linear' or 'softmax'. "
@@ -94,22 +89,18 @@ class Task:
 
     def is_better(self, a, b):
         """Whether score `a` of `metric` is strictly better than `b`."""
-        return a < b if self.direction == "min" else a > b
+        return objective_lib.better(a, b, self.direction)
 
     def solved(self, score):
-        """Whether `score` of `metric` reaches `success_threshold`."""
-        if score is None or not math.isfinite(score):
-            return False
-        if self.direction == "min":
-            return score <= self.success_threshold
-        return score >= self.success_threshold
+        """Whether `score` of `metric` reaches `success_threshold` (`<=` / `>=`)."""
+        return objective_lib.reached(score, self.success_threshold, self.direction)
 
     def summary(self):
         """A one-line description with the baseline and the threshold."""
         return (
             f"{self.name}: input {self.input_shape}, {self.metric} "
             f"({self.direction}), baseline {self.baseline:.4g}, "
-            f"success {'<=' if self.direction == 'min' else '>='} "
+            f"success {objective_lib.comparison_symbol(self.direction)} "
             f"{self.success_threshold:.4g}"
         )
 

@@ -1,4 +1,4 @@
-"""`rnninit-tune`: hyperparameter-sensitivity searches from the command line."""
+"""`rnninit-tune`: hyperparameter-sensitivity studies from the command line."""
 
 import argparse
 import os
@@ -6,21 +6,33 @@ import signal
 import sys
 import time
 
+DEFAULT_FAMILIES = "irnn,irnn-scaled,np-rnn"
+DEFAULT_INITIALIZERS = "glorot_uniform,orthogonal,identity,keras_rnninit>NPInit"
+
 EPILOG = """\
-Rebuild a report from a finished or partial search directory (optionally
-at another success threshold):
+Your own model (any Sequential or functional Keras model with recurrent
+layers): every recurrent layer is rebuilt with each initializer, nothing else
+changed, and the initializers are compared:
+  rnninit-tune --model my_models:make_model --data my_data:load \\
+      --initializers orthogonal,identity,keras_rnninit>NPInit --threshold 0.05
+make_model() returns a compiled model (its loss, metrics and optimizer are
+kept; each trial sets the learning rate); load() returns (train, validation),
+each a tf.data.Dataset of batches or an (x, y) pair of arrays.
+
+Rebuild a report from a finished or partial study (optionally at another
+success threshold):
   rnninit-tune report DIR [--threshold 0.05]
 
-Resuming: re-running the same command continues the search in --directory,
-keeping every finished trial (an interrupted trial is run again);
---overwrite starts over.
+Resuming: re-running the same command continues the study in --directory,
+keeping every finished trial; the interrupted one runs again with its own
+hyperparameters and seed, so the answer is the one an uninterrupted study
+gives. --overwrite starts over.
 
-Distributed search with keras-tuner's chief and workers (one directory,
-shared by all processes; the chief serves family i on port --oracle-port + i):
+Distributed study with keras-tuner's chief and workers (one directory,
+shared by all processes):
   rnninit-tune --tuner-id chief  --oracle-port 8000 ...   # the oracle
   rnninit-tune --tuner-id tuner0 --oracle-port 8000 ...   # a worker
-  rnninit-tune --tuner-id tuner1 --oracle-port 8000 ...   # another worker
---oracle-ip defaults to 127.0.0.1 (this machine). The same can be set with
+--oracle-ip defaults to 127.0.0.1. The same can be set with
 KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT.
 Give every process a --timeout: a worker whose chief is gone waits for it.
 """
@@ -31,96 +43,146 @@ def _csv(text):
 
 
 def _floats(text):
-    values = []
-    for item in _csv(text):
-        values.append(0.0 if item.lower() == "none" else float(item))
-    return values
+    return [0.0 if item.lower() == "none" else float(item) for item in _csv(text)]
+
+
+def _registry_help():
+    from keras_rnninit import models
+    from keras_rnninit import tasks
+
+    return (
+        ", ".join(tasks.names()),
+        ", ".join(models.family_names()),
+    )
 
 
 def search_parser():
-    from keras_rnninit.tuning.search import DEFAULT_FAMILIES
-    from keras_rnninit.tuning.search import TUNERS
+    from keras_rnninit.tuning.protocols import PROTOCOLS
     from keras_rnninit.tuning.strategy import STRATEGIES
 
+    task_names, family_names = _registry_help()
     p = argparse.ArgumentParser(
         prog="rnninit-tune",
         description=(
             "Measure how sensitive each RNN initialization is to its "
-            "hyperparameters: the same keras-tuner search for every model "
-            "family on one task, then a report of how many trials succeed, "
-            "and over how wide a band of learning rates."
+            "hyperparameters: for every model family (or every initializer of "
+            "your own model), the same learning-rate sweep over several seeds, "
+            "then a report of how often each succeeds, with intervals, over "
+            "how wide a band of learning rates, and which differences are "
+            "statistically clear."
         ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    g = p.add_argument_group("task")
+    g = p.add_argument_group("task (built-in families)")
     g.add_argument("--task", default="adding",
-                   help="task name (adding, multiplication, copy, mnist, "
-                        "permuted-mnist, digits; default: %(default)s)")
-    g.add_argument("--length", type=int, default=30,
+                   help=f"a registered task: {task_names} (default: %(default)s)")
+    g.add_argument("--length", type=int, default=50,
                    help="sequence length T for tasks that have one "
                         "(default: %(default)s)")
     g.add_argument("--num-train", type=int, default=None,
-                   help="training examples (default: the task's own)")
+                   help="training examples per epoch (default: the task's own)")
     g.add_argument("--num-validation", type=int, default=None,
                    help="validation examples (default: the task's own)")
     g.add_argument("--task-arg", action="append", default=[], metavar="KEY=VALUE",
                    help="any other task argument, e.g. --task-arg data_dir=/data "
-                        "(repeatable; values are parsed as numbers when they can be)")
-    g = p.add_argument_group("models")
-    g.add_argument("--families", default=",".join(DEFAULT_FAMILIES),
-                   help="comma-separated model families (irnn, irnn-scaled, np-rnn, "
-                        "np-tanh, tanh-rnn, lstm, indrnn, clockwork; "
-                        "default: %(default)s)")
-    g.add_argument("--units", type=int, default=100,
-                   help="hidden units per layer (default: %(default)s)")
-    g.add_argument("--layers", type=int, default=1,
-                   help="recurrent layers (default: %(default)s)")
-    g = p.add_argument_group("search")
-    g.add_argument("--tuner", choices=TUNERS, default="random",
-                   help="keras-tuner algorithm (default: %(default)s)")
-    g.add_argument("--trials", type=int, default=5,
-                   help="trials per family (default: %(default)s)")
-    g.add_argument("--epochs", type=int, default=3,
-                   help="epochs per trial: the fixed training budget "
+                        "(repeatable; numbers and true/false are parsed)")
+    g.add_argument("--families", default=DEFAULT_FAMILIES,
+                   help=f"comma-separated model families: {family_names} "
                         "(default: %(default)s)")
-    g.add_argument("--steps-per-epoch", type=int, default=None,
-                   help="batches per epoch (default: one pass over the data)")
+    g.add_argument("--units", type=int, default=None,
+                   help="units per recurrent layer for every family (default: "
+                        "each family's paper setting, e.g. 100 for IRNN, 128 "
+                        "for IndRNN)")
+    g.add_argument("--layers", type=int, default=None,
+                   help="recurrent layers for every family (default: each "
+                        "family's paper setting, e.g. 2 for IndRNN)")
+    g = p.add_argument_group("your own model")
+    g.add_argument("--model", default=None, metavar="MODULE:FUNCTION",
+                   help="a function returning a compiled Keras model with "
+                        "recurrent layers; replaces --families")
+    g.add_argument("--data", default=None, metavar="MODULE:FUNCTION",
+                   help="a function returning (train, validation) for --model")
+    g.add_argument("--initializers", default=DEFAULT_INITIALIZERS,
+                   metavar="INIT,INIT,...",
+                   help="recurrent initializers to compare on --model: Keras "
+                        "identifiers or JSON configs (default: %(default)s)")
+    g.add_argument("--objective", default="val_loss",
+                   help="the Keras log to read for --model, e.g. val_loss, "
+                        "val_accuracy (default: %(default)s)")
+    g.add_argument("--direction", choices=("min", "max"), default=None,
+                   help="whether lower (min) or higher (max) --objective is "
+                        "better (default: max for accuracy, else min)")
+    g.add_argument("--baseline", type=float, default=None,
+                   help="the objective of a trivial model, for --model "
+                        "(default: each trial's objective at initialization)")
+    g = p.add_argument_group("protocol")
+    g.add_argument("--protocol", choices=PROTOCOLS, default="sweep",
+                   help="sweep: a learning-rate grid x seeds, everything else at "
+                        "its default; random: random configurations x seeds, "
+                        "with hyperparameter importance (default: %(default)s)")
+    g.add_argument("--learning-rates", type=int, default=5, metavar="N",
+                   help="learning rates in the sweep's log-spaced grid "
+                        "(default: %(default)s)")
+    g.add_argument("--learning-rate", default="1e-4,1e-1", metavar="LOW,HIGH",
+                   help="the grid's (or the random search's) learning-rate "
+                        "range (default: %(default)s)")
+    g.add_argument("--seeds", type=int, default=3,
+                   help="independent seeds (initialization and data order) per "
+                        "configuration (default: %(default)s)")
+    g.add_argument("--trials", type=int, default=10,
+                   help="random protocol: configurations per candidate "
+                        "(default: %(default)s)")
+    g.add_argument("--optimizer", default="adam",
+                   choices=("adam", "sgd", "rmsprop", "paper"),
+                   help="one optimizer for every family, so that only the "
+                        "initialization differs; 'paper' gives each family its "
+                        "paper's (SGD for IRNN and np-RNN, Adam for IndRNN). "
+                        "For --model, the model's own unless set "
+                        "(default: %(default)s)")
+    g.add_argument("--clipnorm", type=float, default=None,
+                   help="one gradient-clip norm for every candidate (default: "
+                        "each family's paper setting, e.g. 1 for IRNN)")
+    g.add_argument("--space", default=None, metavar="FILE",
+                   help="random protocol: a JSON or YAML file with keys "
+                        "clipnorm [values], optimizer [names], init_scale "
+                        "true/false; the flags below override it")
+    g.add_argument("--clipnorms", default=None, metavar="V,V,...",
+                   help="random protocol: clip norms to draw from; 0 or none = "
+                        "no clipping (default: 0,1,10)")
+    g.add_argument("--optimizers", default=None, metavar="NAME,...",
+                   help="random protocol: optimizers to draw from (default: "
+                        "adam,sgd)")
+    g.add_argument("--no-init-scale", action="store_true",
+                   help="random protocol: do not vary the families' initializer "
+                        "scales (iRNN gain, np-RNN input scale, IndRNN gamma)")
+    g = p.add_argument_group("budget")
+    g.add_argument("--steps", type=int, default=600,
+                   help="optimizer steps per trial at most; a trial stops "
+                        "earlier once it reaches the threshold (default: "
+                        "%(default)s)")
+    g.add_argument("--eval-every", type=int, default=100,
+                   help="steps between validations (default: %(default)s)")
     g.add_argument("--batch-size", type=int, default=32,
                    help="batch size (default: %(default)s)")
     g.add_argument("--seed", type=int, default=0,
-                   help="seed of data, tuner and initializers (default: %(default)s)")
-    g = p.add_argument_group("hyperparameter space (shared by all families)")
-    g.add_argument("--space", default=None, metavar="FILE",
-                   help="a JSON or YAML file with keys learning_rate [low, high], "
-                        "clipnorm [values], optimizer [names], init_scale "
-                        "true/false, grid_points; flags below override it")
-    g.add_argument("--learning-rate", default=None, metavar="LOW,HIGH",
-                   help="learning-rate range, sampled log-uniformly "
-                        "(default: 1e-5,1e-1)")
-    g.add_argument("--clipnorms", default=None, metavar="V,V,...",
-                   help="gradient-clip norms to choose from; 0 or none = no "
-                        "clipping (default: 0,1,10)")
-    g.add_argument("--optimizers", default=None, metavar="NAME,...",
-                   help="optimizers to choose from: adam, sgd, rmsprop "
-                        "(default: adam,sgd)")
-    g.add_argument("--no-init-scale", action="store_true",
-                   help="do not search the families' initializer scales "
-                        "(iRNN gain, np-RNN input scale, IndRNN gamma)")
-    g.add_argument("--grid-points", type=int, default=None,
-                   help="learning rates per decade range for --tuner grid "
-                        "(default: 5)")
+                   help="the study seed every trial's seed derives from "
+                        "(default: %(default)s)")
     g = p.add_argument_group("report")
     g.add_argument("--threshold", type=float, default=None,
                    help="success threshold on the objective (default: the "
-                        "task's, e.g. MSE 0.01 on the adding problem)")
+                        "task's, e.g. MSE 0.01 on the adding problem; required "
+                        "with --model)")
+    g.add_argument("--force", action="store_true",
+                   help="accept a threshold that a trivial model already reaches")
     g.add_argument("--directory", default=None,
-                   help="search directory: trials, checkpoints, report "
-                        "(default: rnninit_runs/<task>)")
+                   help="study directory: trials and report (default: "
+                        "rnninit_runs/<task> or rnninit_runs/<model function>)")
     g.add_argument("--overwrite", action="store_true",
                    help="delete the directory's previous trials and start over")
     g.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
-                   help="0: quiet, 1: progress bars, 2: one line per epoch "
+                   help="0: only the final table and files, 1: a line per "
+                        "trial, 2: also Keras's progress inside each trial "
                         "(default: %(default)s)")
     g = p.add_argument_group("distribution")
     g.add_argument("--strategy", choices=STRATEGIES, default="auto",
@@ -133,14 +195,14 @@ def search_parser():
                    help="split the CPU into N logical devices (TensorFlow), e.g. "
                         "to try --strategy mirrored on a machine without GPUs")
     g.add_argument("--tuner-id", default=None,
-                   help="keras-tuner distributed search: 'chief' for the oracle, "
+                   help="keras-tuner distributed study: 'chief' for the oracle, "
                         "any other name for a worker (sets KERASTUNER_TUNER_ID)")
     g.add_argument("--oracle-ip", default=None,
                    help="the chief's address (default: 127.0.0.1 when "
                         "--tuner-id is given)")
     g.add_argument("--oracle-port", type=int, default=None,
-                   help="the chief's first port (default: 8000 when --tuner-id "
-                        "is given)")
+                   help="the chief's port (default: 8000 when --tuner-id is "
+                        "given)")
     g.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                    help="stop with an error after this wall-clock time")
     return p
@@ -150,18 +212,33 @@ def report_parser():
     p = argparse.ArgumentParser(
         prog="rnninit-tune report",
         description="Rebuild the sensitivity report (JSON, Markdown, PNG) of a "
-                    "finished or partial search directory, and print its table.",
+                    "finished or partial study directory, and print its table.",
     )
-    p.add_argument("directory", help="a search directory made by rnninit-tune")
+    p.add_argument("directory", help="a study directory made by rnninit-tune")
     p.add_argument("--threshold", type=float, default=None,
                    help="read the trials at another success threshold; the "
                         "files are then named sensitivity_<threshold>.*")
     return p
 
 
-def _task_kwargs(args):
+def _value(text):
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for parse in (int, float):
+        try:
+            return parse(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _task_kwargs(args, parser):
+    from keras_rnninit import tasks
+
+    accepted = tasks.parameters(args.task) if args.task in tasks.names() else {}
     kwargs = {}
-    if args.task in ("adding", "multiplication", "copy"):
+    if "length" in accepted:
         kwargs["length"] = args.length
     if args.num_train is not None:
         kwargs["num_train"] = args.num_train
@@ -169,44 +246,33 @@ def _task_kwargs(args):
         kwargs["num_validation"] = args.num_validation
     for item in args.task_arg:
         if "=" not in item:
-            raise ValueError(f"--task-arg needs KEY=VALUE. Received: {item!r}")
+            parser.error(f"--task-arg needs KEY=VALUE. Received: {item!r}")
         key, value = item.split("=", 1)
-        for parse in (int, float):
-            try:
-                value = parse(value)
-                break
-            except ValueError:
-                pass
-        kwargs[key.strip()] = value
+        kwargs[key.strip()] = _value(value)
     return kwargs
 
 
-def _space(args):
+def _space(args, parser):
     from keras_rnninit.tuning.space import SearchSpace
 
     space = SearchSpace.from_file(args.space) if args.space else SearchSpace()
     config = space.to_dict()
-    if args.learning_rate is not None:
-        config["learning_rate"] = _floats(args.learning_rate)
     if args.clipnorms is not None:
         config["clipnorm"] = _floats(args.clipnorms)
     if args.optimizers is not None:
         config["optimizer"] = _csv(args.optimizers)
     if args.no_init_scale:
         config["init_scale"] = False
-    if args.grid_points is not None:
-        config["grid_points"] = args.grid_points
     return SearchSpace.from_dict(config)
 
 
 def _set_distributed_env(args):
     if args.tuner_id is None:
-        return None
+        return
     os.environ["KERASTUNER_TUNER_ID"] = args.tuner_id
     os.environ["KERASTUNER_ORACLE_IP"] = args.oracle_ip or "127.0.0.1"
     port = args.oracle_port if args.oracle_port is not None else 8000
     os.environ["KERASTUNER_ORACLE_PORT"] = str(port)
-    return port
 
 
 def _split_cpu(replicas):
@@ -241,16 +307,97 @@ def print_report(directory, threshold=None):
     return report
 
 
+def _settings(args, parser):
+    try:
+        low, high = _floats(args.learning_rate)
+    except ValueError:
+        parser.error(f"--learning-rate needs LOW,HIGH. Received: {args.learning_rate!r}")
+    settings = dict(
+        protocol=args.protocol,
+        learning_rates=args.learning_rates,
+        learning_rate_range=(low, high),
+        seeds=args.seeds,
+        trials=args.trials,
+        steps=args.steps,
+        eval_every=args.eval_every,
+        clipnorm=args.clipnorm,
+        seed=args.seed,
+        space=_space(args, parser),
+    )
+    if args.optimizer != "paper":
+        settings["optimizer"] = args.optimizer
+    return settings
+
+
+def _quiet_tensorflow():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def run(args, parser):
+    """Runs the study `args` describe; returns its directory."""
+    from keras_rnninit.tuning import strategy as strategy_lib
+    from keras_rnninit.tuning import studies
+
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        # Each trial builds a new model: TF's retracing warnings are expected.
+        tf.get_logger().setLevel("ERROR")
+    tf_strategy, jax_distribution = strategy_lib.select_strategy(args.strategy)
+    if jax_distribution is not None:
+        keras.distribution.set_distribution(jax_distribution)
+    settings = _settings(args, parser)
+    log = print if args.verbose else (lambda *a, **k: None)
+    common = dict(
+        overwrite=args.overwrite, tf_strategy=tf_strategy, log=log,
+        fit_verbose=2 if args.verbose == 2 else 0, force=args.force,
+        batch_size=args.batch_size,
+    )
+    if args.model:
+        from keras_rnninit.tuning import user_code
+
+        if not args.data:
+            parser.error("--model needs --data MODULE:FUNCTION too.")
+        model_fn = user_code.load_function(args.model, "--model")
+        data_fn = user_code.load_function(args.data, "--data")
+        if args.optimizer == "adam" and "--optimizer" not in sys.argv:
+            settings.pop("optimizer", None)  # the model's own optimizer
+        direction = args.direction or (
+            "max" if "acc" in args.objective else "min")
+        directory = args.directory or os.path.join(
+            "rnninit_runs", args.model.split(":")[-1])
+        study = studies.study_initializers(
+            directory, model_fn, data_fn, _csv(args.initializers),
+            objective=args.objective, direction=direction,
+            threshold=args.threshold, baseline=args.baseline,
+            description=f"{args.model}, recurrent initializers",
+            **common, **settings,
+        )
+    else:
+        if args.data:
+            parser.error("--data goes with --model.")
+        directory = args.directory or os.path.join("rnninit_runs", args.task)
+        study = studies.study_families(
+            directory, task=args.task, task_kwargs=_task_kwargs(args, parser),
+            families=_csv(args.families), units=args.units, layers=args.layers,
+            threshold=args.threshold, **common, **settings,
+        )
+    return study.directory
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
+    _quiet_tensorflow()
     if argv and argv[0] == "report":
         parser = report_parser()
         args = parser.parse_args(argv[1:])
-        from keras_rnninit.tuning.search import SearchConfigError
+        from keras_rnninit.tuning.candidates import StudyError
 
         try:
             print_report(args.directory, args.threshold)
-        except SearchConfigError as e:
+        except StudyError as e:
             parser.error(str(e))
         return 0
 
@@ -259,49 +406,29 @@ def main(argv=None):
     _start_timeout(args.timeout)
     if args.cpu_replicas:
         _split_cpu(args.cpu_replicas)
-    import keras
-
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        # Each trial builds a new model: TF's retracing warnings are expected.
-        tf.get_logger().setLevel("ERROR")
-    from keras_rnninit.tuning import search as search_lib
+    _set_distributed_env(args)
+    from keras_rnninit.tuning.candidates import StudyError
     from keras_rnninit.tuning.space import SpaceError
     from keras_rnninit.tuning.strategy import StrategyError
+    from keras_rnninit.tuning.study import is_worker
 
     started = time.time()
     try:
-        port = _set_distributed_env(args)
-        config = search_lib.SearchConfig(
-            directory=args.directory or os.path.join("rnninit_runs", args.task),
-            task=args.task,
-            task_kwargs=_task_kwargs(args),
-            families=_csv(args.families),
-            tuner=args.tuner,
-            trials=args.trials,
-            epochs=args.epochs,
-            steps_per_epoch=args.steps_per_epoch,
-            batch_size=args.batch_size,
-            units=args.units,
-            layers=args.layers,
-            space=_space(args),
-            threshold=args.threshold,
-            seed=args.seed,
-        )
-        keras.utils.set_random_seed(args.seed)
-        search_lib.run_search(
-            config, overwrite=args.overwrite, strategy=args.strategy,
-            verbose=args.verbose, oracle_port=port,
-        )
-    except (SpaceError, StrategyError, search_lib.SearchConfigError) as e:
+        directory = run(args, parser)
+    except (SpaceError, StrategyError, StudyError) as e:
         parser.error(str(e))
-    if search_lib.is_worker():
+    except KeyboardInterrupt:
+        print("\nrnninit-tune: interrupted; finished trials are saved. Re-run "
+              "the same command to resume:\n  rnninit-tune "
+              + " ".join(sys.argv[1:] if argv is None else argv), file=sys.stderr)
+        return 130
+    if is_worker():
         print(f"worker {os.environ['KERASTUNER_TUNER_ID']} done in "
               f"{time.time() - started:.0f} s")
         return 0
-    print(f"\nSearch finished in {time.time() - started:.0f} s.")
-    print_report(config.directory)
+    if args.verbose:
+        print(f"\nStudy finished in {time.time() - started:.0f} s.")
+    print_report(directory)
     return 0
 
 

@@ -1,245 +1,483 @@
-"""The sensitivity report, rebuilt from a search directory's trial files."""
+"""The sensitivity report, rebuilt from a study directory's per-trial results.
+
+For each candidate: the success fraction with its 95% Wilson interval, the
+divergence fraction, the learning-rate sensitivity of Wortsman et al. 2023
+(arXiv:2309.14322), the width of the learning-rate band where at least half
+the seeds succeed, and the median steps to the threshold; then which
+differences between candidates are statistically clear (Fisher's exact test,
+Holm-corrected), and, for the random protocol, each hyperparameter's
+importance. Every (configuration, seed) result is listed on its own.
+"""
 
 import glob
+import itertools
 import json
-import math
 import os
+import statistics as stats
 
-import numpy as np
+from keras_rnninit import objective as objective_lib
+from keras_rnninit.tuning import statistics
+from keras_rnninit.tuning.study import PROJECT
+from keras_rnninit.tuning.study import RESULT_FILE
+from keras_rnninit.tuning.study import load_settings
 
-from keras_rnninit.tuning.search import CONFIG_FILE
-from keras_rnninit.tuning.search import load_config
-
-REPORT_JSON = "sensitivity.json"
-REPORT_MD = "sensitivity.md"
-REPORT_PNG = "sensitivity.png"
-
-
-def _succeeded(value, threshold, direction):
-    return value < threshold if direction == "min" else value > threshold
+REPORT_NAME = "sensitivity"
 
 
-def read_trials(project_dir, objective):
-    """Reads every trial of one keras-tuner project.
+def read_results(directory):
+    """Every trial's record: its result.json, or its keras-tuner status.
 
-    Returns a list of dicts with `trial_id`, `status`, `hyperparameters`,
-    `value` (the trial's objective, None if it has none) and `diverged`.
+    A planned trial run twice (interrupted, then resumed) is counted once,
+    its completed run preferred.
     """
-    trials = []
-    for path in sorted(glob.glob(os.path.join(project_dir, "trial_*", "trial.json"))):
+    records = {}
+    pattern = os.path.join(directory, PROJECT, "trial_*", "trial.json")
+    for path in sorted(glob.glob(pattern)):
         with open(path) as f:
             trial = json.load(f)
-        metrics = trial.get("metrics", {}).get("metrics", {})
+        values = trial.get("hyperparameters", {}).get("values", {})
+        if "candidate" not in values:
+            continue
+        key = (values["candidate"], int(values["config"]), int(values["seed"]))
+        result_path = os.path.join(os.path.dirname(path), RESULT_FILE)
+        status = trial.get("status")
+        if status == "COMPLETED" and os.path.exists(result_path):
+            with open(result_path) as f:
+                record = json.load(f)
+            record["status"] = "COMPLETED"
+        elif status in ("FAILED", "INVALID"):
+            record = {
+                "candidate": values["candidate"], "config": key[1],
+                "seed": key[2], "hyperparameters": values, "value": None,
+                "diverged": False, "status": "FAILED",
+                "message": (trial.get("message") or "").strip().splitlines()[-1:],
+            }
+        else:
+            continue  # running, or interrupted and not yet rerun
+        if key not in records or records[key]["status"] != "COMPLETED":
+            records[key] = record
+    return list(records.values())
 
-        def last(name, metrics=metrics):
-            observations = metrics.get(name, {}).get("observations", [])
-            if not observations:
-                return None
-            value = observations[-1]["value"]
-            return float(value[0] if isinstance(value, list) else value)
 
-        value = trial.get("score")
-        if value is None:
-            value = last(objective)
-        diverged = last("diverged")
-        trials.append({
-            "trial_id": trial.get("trial_id"),
-            "status": trial.get("status"),
-            "hyperparameters": trial.get("hyperparameters", {}).get("values", {}),
-            "value": None if value is None else float(value),
-            "diverged": bool(diverged) or (
-                value is not None and not math.isfinite(float(value))
-            ),
-        })
-    return trials
+def _baseline(settings, records):
+    if settings.baseline is not None:
+        return float(settings.baseline)
+    initial = [r["initial"] for r in records if objective_lib.is_finite(r.get("initial"))]
+    return float(stats.median(initial)) if initial else None
 
 
-def family_summary(trials, threshold, direction):
-    """Sensitivity figures for one family's finished trials."""
-    finished = [t for t in trials if t["status"] == "COMPLETED"]
-    failed = [t for t in trials if t["status"] in ("FAILED", "INVALID")]
-    healthy = [t for t in finished if not t["diverged"] and t["value"] is not None]
-    values = np.array([t["value"] for t in healthy], dtype=float)
-    successes = [t for t in healthy if _succeeded(t["value"], threshold, direction)]
-    rates = sorted(
-        t["hyperparameters"]["learning_rate"] for t in successes
-        if "learning_rate" in t["hyperparameters"]
-    )
-    counted = len(finished) + len(failed)
+def candidate_summary(records, settings, threshold, baseline, planned):
+    """The figures of one candidate's finished trials."""
+    direction = settings.direction
+    done = [r for r in records if r["status"] == "COMPLETED"]
+    failed = [r for r in records if r["status"] == "FAILED"]
+    n = len(done) + len(failed)
+    success = [r for r in done if objective_lib.reached(r["value"], threshold, direction)]
+    diverged = [r for r in done if r["diverged"]]
+    steps = sorted(r["steps_to_threshold"] for r in success if r.get("steps_to_threshold"))
+    values = [r["value"] for r in done if objective_lib.is_finite(r["value"])]
+    low, high = statistics.wilson_interval(len(success), n)
     summary = {
-        "trials": counted,
-        "unfinished": len(trials) - counted,
-        "diverged": sum(t["diverged"] for t in finished),
+        "planned": planned,
+        "trials": n,
         "failed": len(failed),
-        "successes": len(successes),
-        "success_fraction": (len(successes) / counted) if counted else None,
+        "successes": len(success),
+        "success_fraction": len(success) / n if n else None,
+        "success_interval": [low, high],
+        "diverged": len(diverged),
+        "diverged_fraction": len(diverged) / n if n else None,
         "best": None,
         "median": None,
-        "iqr": None,
-        "lr_band": None,
-        "lr_band_decades": None,
+        "median_steps_to_threshold": stats.median(steps) if steps else None,
+        "baseline": baseline,
+        "lr_sensitivity": None,
+        "lr_sensitivity_seeds": None,
+        "band_decades": None,
+        "band": None,
+        "by_learning_rate": {},
     }
-    if len(values):
-        best = values.min() if direction == "min" else values.max()
-        q25, q50, q75 = np.percentile(values, [25, 50, 75])
-        summary.update(best=float(best), median=float(q50), iqr=float(q75 - q25))
-    if rates:
-        summary["lr_band"] = [rates[0], rates[-1]]
-        summary["lr_band_decades"] = math.log10(rates[-1] / rates[0])
+    if values:
+        best = min(values) if direction == "min" else max(values)
+        summary.update(best=best, median=stats.median(values))
+    if settings.protocol != "sweep" or not n:
+        return summary
+    by_lr, by_seed = {}, {}
+    for r in done + failed:
+        lr = r["hyperparameters"]["learning_rate"]
+        by_lr.setdefault(lr, []).append(r)
+        by_seed.setdefault(r["seed"], {})[lr] = r["value"]
+    for lr, rs in sorted(by_lr.items()):
+        finite = [r["value"] for r in rs if objective_lib.is_finite(r["value"])]
+        summary["by_learning_rate"][repr(lr)] = {
+            "learning_rate": lr,
+            "seeds": len(rs),
+            "successes": sum(
+                objective_lib.reached(r["value"], threshold, direction) for r in rs
+            ),
+            "diverged": sum(bool(r["diverged"]) for r in rs),
+            "median": stats.median(finite) if finite else None,
+            "min": min(finite) if finite else None,
+            "max": max(finite) if finite else None,
+        }
+    if baseline is not None:
+        summary["lr_sensitivity"] = statistics.lr_sensitivity(
+            {lr: [r["value"] for r in rs] for lr, rs in by_lr.items()},
+            baseline, direction,
+        )
+        complete = [v for v in by_seed.values() if len(v) == len(by_lr)]
+        per_seed = [statistics.lr_sensitivity(v, baseline, direction) for v in complete]
+        if per_seed:
+            summary["lr_sensitivity_seeds"] = [min(per_seed), max(per_seed)]
+    width, low_lr, high_lr = statistics.success_band({
+        float(v["learning_rate"]): v["successes"] / v["seeds"]
+        for v in summary["by_learning_rate"].values()
+    })
+    summary["band_decades"] = width
+    summary["band"] = None if width is None else [low_lr, high_lr]
     return summary
 
 
-def build_report(directory, threshold=None):
-    """The report of a finished or partial search directory, as a dict.
+def comparisons(summaries, alpha=0.05):
+    """Pairwise Fisher exact tests of success fractions, Holm-corrected."""
+    pairs = [
+        (a, b) for a, b in itertools.combinations(summaries, 2)
+        if summaries[a]["trials"] and summaries[b]["trials"]
+    ]
+    p_values = [
+        statistics.fisher_exact(
+            summaries[a]["successes"], summaries[a]["trials"],
+            summaries[b]["successes"], summaries[b]["trials"],
+        )
+        for a, b in pairs
+    ]
+    significant = statistics.holm(p_values, alpha)
+    return [
+        {"a": a, "b": b, "p": p, "significant": sig}
+        for (a, b), p, sig in zip(pairs, p_values, significant)
+    ]
 
-    `threshold` overrides the search's success threshold, to read the same
-    trials at another level of success.
-    """
-    search = load_config(directory)
-    objective, direction = search["objective"], search["direction"]
-    if threshold is None:
-        threshold = search["threshold"]
-    families = {}
-    points = {}
-    for family in search["config"]["families"]:
-        trials = read_trials(os.path.join(directory, family), objective)
-        families[family] = family_summary(trials, threshold, direction)
-        points[family] = [
-            {"learning_rate": t["hyperparameters"].get("learning_rate"),
-             "value": t["value"], "diverged": t["diverged"],
-             "hyperparameters": t["hyperparameters"]}
-            for t in trials if t["status"] == "COMPLETED"
-        ]
+
+def _percent(x):
+    return "-" if x is None else f"{100 * x:.0f}%"
+
+
+def verdict(report):
+    """One paragraph that ranks the candidates and says which gaps are clear."""
+    summaries = report["candidates"]
+    ranked = sorted(
+        (c for c in summaries if summaries[c]["trials"]),
+        key=lambda c: (
+            -summaries[c]["success_fraction"],
+            summaries[c]["lr_sensitivity"] if summaries[c]["lr_sensitivity"]
+            is not None else float("inf"),
+        ),
+    )
+    if not ranked:
+        return "No trial has finished yet."
+    parts = []
+    for c in ranked:
+        s = summaries[c]
+        low, high = s["success_interval"]
+        text = (f"{c} {s['successes']}/{s['trials']} "
+                f"({_percent(s['success_fraction'])}, 95% CI "
+                f"{_percent(low)}-{_percent(high)}")
+        if s["band_decades"] is not None:
+            text += f", band {s['band_decades']:.2f} decades"
+        parts.append(text + ")")
+    sentence = (
+        f"Ranked by success ({report['objective']} "
+        f"{objective_lib.comparison_symbol(report['direction'])} "
+        f"{report['threshold']:g}): " + "; ".join(parts) + "."
+    )
+    clear = [c for c in report["comparisons"] if c["significant"]]
+    unclear = [c for c in report["comparisons"] if not c["significant"]]
+
+    def order(c):
+        a, b = c["a"], c["b"]
+        if summaries[a]["success_fraction"] < summaries[b]["success_fraction"]:
+            a, b = b, a
+        return f"{a} > {b} (p={c['p']:.2g})"
+
+    if clear:
+        sentence += (" Statistically clear (Fisher's exact test, Holm-corrected, "
+                     "5%): " + ", ".join(order(c) for c in clear) + ".")
+    else:
+        sentence += (" No difference in success is statistically clear (Fisher's "
+                     "exact test, Holm-corrected, 5%).")
+    if unclear and clear:
+        sentence += " Not clear: " + ", ".join(
+            f"{c['a']} vs {c['b']} (p={c['p']:.2g})" for c in unclear) + "."
+    missing = sum(s["planned"] - s["trials"] for s in summaries.values())
+    if missing > 0:
+        sentence += (f" {missing} planned trial(s) have not run yet: re-run the "
+                     "same command to finish the study.")
+    return sentence
+
+
+def timing(records):
+    """Steps per second, trials per hour and the per-trial overhead."""
+    done = [r for r in records if r["status"] == "COMPLETED" and "seconds" in r]
+    if not done:
+        return None
+    total = sum(r["seconds"]["total"] for r in done)
+    train = sum(r["seconds"]["train"] for r in done)
+    steps = sum(r["steps_run"] for r in done)
     return {
-        "directory": os.path.abspath(directory),
-        "task": search["config"]["task"],
-        "task_kwargs": search["config"]["task_kwargs"],
-        "objective": objective,
-        "direction": direction,
-        "threshold": threshold,
-        "baseline": search["baseline"],
-        "learning_rate_range": search["config"]["space"]["learning_rate"],
-        "families": families,
-        "trials": points,
+        "trials": len(done),
+        "seconds": total,
+        "mean_trial_seconds": total / len(done),
+        "steps_per_second": steps / train if train else None,
+        "trials_per_hour": 3600 * len(done) / total if total else None,
+        "overhead_fraction": 1 - train / total if total else None,
     }
 
 
+def build_report(directory, threshold=None):
+    """The report of a finished or partial study directory, as a dict.
+
+    `threshold` reads the same trials at another level of success.
+    """
+    settings = load_settings(directory)
+    threshold = settings.threshold if threshold is None else float(threshold)
+    records = read_results(directory)
+    planned = settings.seeds * (
+        settings.learning_rates if settings.protocol == "sweep" else settings.trials
+    )
+    summaries, trials = {}, {}
+    for name in settings.candidates:
+        mine = [r for r in records if r["candidate"] == name]
+        baseline = _baseline(settings, mine)
+        summaries[name] = candidate_summary(mine, settings, threshold, baseline, planned)
+        trials[name] = sorted(
+            ({k: r.get(k) for k in ("config", "seed", "value", "diverged",
+                                    "steps_to_threshold", "steps_run", "status")}
+             | {"hyperparameters": r["hyperparameters"]} for r in mine),
+            key=lambda r: (r["config"], r["seed"]),
+        )
+    report = {
+        "directory": os.path.abspath(directory),
+        "description": settings.description,
+        "details": settings.details,
+        "objective": settings.objective,
+        "direction": settings.direction,
+        "threshold": threshold,
+        "baseline": settings.baseline,
+        "protocol": settings.protocol,
+        "learning_rates": settings.grid if settings.protocol == "sweep" else None,
+        "learning_rate_range": list(settings.learning_rate_range),
+        "seeds": settings.seeds,
+        "steps": settings.steps,
+        "eval_every": settings.eval_every,
+        "optimizer": settings.optimizer,
+        "candidates": summaries,
+        "comparisons": comparisons(summaries),
+        "timing": timing(records),
+        "importance": None,
+        "trials": trials,
+    }
+    if settings.protocol == "random":
+        from keras_rnninit.tuning import importance
+
+        report["importance"] = importance.by_candidate(records, settings, summaries)
+    report["verdict"] = verdict(report)
+    return report
+
+
 COLUMNS = [
-    ("family", "family"),
-    ("trials", "trials"),
-    ("successes", "succeeded"),
-    ("success_fraction", "success rate"),
+    ("candidate", "candidate"),
+    ("success", "success (95% CI)"),
     ("diverged", "diverged"),
+    ("lr_sensitivity", "LR sensitivity"),
+    ("band", "LR band (decades)"),
+    ("steps", "median steps"),
     ("best", "best"),
-    ("median", "median"),
-    ("iqr", "IQR"),
-    ("lr_band_decades", "LR band (decades)"),
 ]
 
 
-def _cell(key, summary):
-    value = summary.get(key)
-    if value is None:
-        return "-"
-    if key == "success_fraction":
-        return f"{100 * value:.0f}%"
-    if key in ("best", "median", "iqr"):
-        return f"{value:.4g}"
-    if key == "lr_band_decades":
-        low, high = summary["lr_band"]
-        return f"{value:.2f} ({low:.1e}..{high:.1e})"
-    return str(value)
+def _row(name, s):
+    low, high = s["success_interval"]
+    sensitivity = "-"
+    if s["lr_sensitivity"] is not None:
+        sensitivity = f"{s['lr_sensitivity']:.3g}"
+        if s["lr_sensitivity_seeds"]:
+            a, b = s["lr_sensitivity_seeds"]
+            sensitivity += f" ({a:.3g}-{b:.3g})"
+    band = "-"
+    if s["band_decades"] is not None:
+        band = f"{s['band_decades']:.2f} ({s['band'][0]:.2g}-{s['band'][1]:.2g})"
+    return [
+        name,
+        f"{s['successes']}/{s['trials']} {_percent(s['success_fraction'])} "
+        f"({_percent(low)}-{_percent(high)})",
+        f"{s['diverged']}/{s['trials']}",
+        sensitivity,
+        band,
+        "-" if s["median_steps_to_threshold"] is None
+        else f"{s['median_steps_to_threshold']:.0f}",
+        "-" if s["best"] is None else f"{s['best']:.4g}",
+    ]
 
 
-def table_rows(report):
-    rows = []
-    for family, summary in report["families"].items():
-        rows.append([family] + [_cell(k, summary) for k, _ in COLUMNS[1:]])
-    return rows
+def _title(report):
+    return f"Sensitivity: {report['description']}"
 
 
 def markdown(report):
-    kwargs = ", ".join(f"{k}={v}" for k, v in report["task_kwargs"].items())
-    comparison = "<" if report["direction"] == "min" else ">"
+    symbol = objective_lib.comparison_symbol(report["direction"])
+    baseline = (f"trivial baseline {report['baseline']:.4g}"
+                if report["baseline"] is not None
+                else "baseline: each candidate's objective at initialization")
+    if report["protocol"] == "sweep":
+        grid = ", ".join(f"{lr:g}" for lr in report["learning_rates"])
+        protocol = (f"learning-rate sweep over {grid}, {report['seeds']} seeds "
+                    "each, every other hyperparameter at the candidate's default")
+    else:
+        low, high = report["learning_rate_range"]
+        protocol = (f"random search, {report['seeds']} seeds per configuration, "
+                    f"learning rate {low:g}..{high:g}")
     lines = [
-        f"# Sensitivity report: {report['task']} ({kwargs})",
+        f"# {_title(report)}",
         "",
-        f"Success: {report['objective']} {comparison} {report['threshold']:g} "
-        f"(trivial baseline {report['baseline']:.4g}). Learning rates searched "
-        f"over {report['learning_rate_range'][0]:g}..{report['learning_rate_range'][1]:g}. "
-        "Diverged trials (NaN or inf) count as failures. The LR band is the span "
-        "of learning rates of the successful trials.",
+        f"Success: {report['objective']} {symbol} {report['threshold']:g} ({baseline}). "
+        f"Protocol: {protocol}; at most {report['steps']} optimizer steps a trial, "
+        f"validated every {report['eval_every']}, stopped once the threshold is "
+        "reached or at the first NaN/inf (diverged, counted as a failure).",
+        "",
+        "LR sensitivity (Wortsman et al. 2023): mean over the grid of "
+        "min(objective, baseline) minus its best, averaged over seeds (range "
+        "over single seeds in brackets); 0 is insensitive. LR band: the widest "
+        "run of adjacent grid learning rates where at least half the seeds "
+        "succeed. Intervals: 95% Wilson.",
         "",
         "| " + " | ".join(h for _, h in COLUMNS) + " |",
         "|" + "|".join("---" for _ in COLUMNS) + "|",
     ]
-    lines += ["| " + " | ".join(row) + " |" for row in table_rows(report)]
+    lines += ["| " + " | ".join(_row(n, s)) + " |"
+              for n, s in report["candidates"].items()]
+    lines += ["", "## Verdict", "", report["verdict"], ""]
+    if report["details"]:
+        lines += ["## Candidates", ""]
+        lines += [f"- {k}: {v}" for k, v in report["details"].items()] + [""]
+    if report["importance"]:
+        lines += ["## Hyperparameter importance", ""]
+        for name, imp in report["importance"].items():
+            if isinstance(imp, dict):
+                lines.append(f"- {name}: " + ", ".join(
+                    f"{k} {v:.2f}" for k, v in imp.items()))
+            else:
+                lines.append(f"- {name}: {imp}")
+        lines.append("")
+    if report["timing"]:
+        t = report["timing"]
+        lines += [
+            "## Cost", "",
+            f"{t['trials']} trials in {t['seconds'] / 60:.1f} min: "
+            f"{t['mean_trial_seconds']:.1f} s a trial, "
+            f"{t['trials_per_hour']:.0f} trials/hour, "
+            f"{t['steps_per_second']:.0f} steps/s while training; per-trial "
+            f"overhead (build, compile, validation) "
+            f"{100 * t['overhead_fraction']:.1f}% of trial time.", "",
+        ]
+    lines += ["## Every trial", "",
+              "| candidate | learning rate | seed | objective | steps to threshold |",
+              "|---|---|---|---|---|"]
+    for name, rows in report["trials"].items():
+        for r in rows:
+            value = ("diverged" if r["diverged"] else "failed"
+                     if r["status"] == "FAILED" else f"{r['value']:.4g}")
+            lines.append(
+                f"| {name} | {r['hyperparameters']['learning_rate']:.3g} | "
+                f"{r['seed']} | {value} | {r['steps_to_threshold'] or '-'} |"
+            )
     return "\n".join(lines) + "\n"
 
 
-def terminal_table(report):
-    """The table as text for the terminal (with rich when it is installed)."""
-    try:
-        import io
+def terminal_table(report, width=None):
+    """The table and the verdict as text for the terminal's width."""
+    import io
+    import shutil
 
-        from rich.console import Console
-        from rich.table import Table
-    except ImportError:  # pragma: no cover
-        return markdown(report)
-    table = Table(title=f"Sensitivity: {report['task']}, {report['objective']}")
+    from rich.console import Console
+    from rich.table import Table
+
+    width = width or shutil.get_terminal_size((100, 24)).columns
+    table = Table(title=_title(report))
     for _, header in COLUMNS:
         table.add_column(header)
-    for row in table_rows(report):
-        table.add_row(*row)
+    for name, s in report["candidates"].items():
+        table.add_row(*_row(name, s))
     buffer = io.StringIO()
-    Console(file=buffer, width=120).print(table)
+    console = Console(file=buffer, width=width)
+    console.print(table)
+    console.print(report["verdict"])
     return buffer.getvalue()
 
 
 def plot(report, path):
-    """Plots objective against learning rate, one colour per family, to `path`."""
+    """Objective and success fraction against learning rate, to `path`."""
     # A bare Figure: no pyplot state, so a notebook's own plots are untouched.
     import matplotlib
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(7, 4.5))
-    ax = fig.subplots()
-    colors = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
     minimize = report["direction"] == "min"
-    # Trials far worse than the trivial baseline are drawn at the top edge
-    # (^), diverged ones just above it (x), so that the interesting range
-    # stays readable.
-    cap = 10 * max(report["baseline"], report["threshold"]) if minimize else None
-    top = cap * 1.6 if minimize else 1.05
-    for i, (family, points) in enumerate(report["trials"].items()):
+    sweep = report["protocol"] == "sweep"
+    fig = Figure(figsize=(11 if sweep else 7, 4.5))
+    axes = fig.subplots(1, 2 if sweep else 1, squeeze=False)[0]
+    ax = axes[0]
+    colors = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
+    finite = [r["value"] for rows in report["trials"].values() for r in rows
+              if objective_lib.is_finite(r["value"])]
+    references = [report["threshold"]] + [
+        s["baseline"] for s in report["candidates"].values() if s["baseline"]]
+    values = finite + references
+    # Diverged trials are drawn as x beyond the worst value, on the worse side.
+    worst = (max(values) * 1.5) if minimize else (min(values) - 0.05 * abs(min(values)))
+    for i, (name, rows) in enumerate(report["trials"].items()):
         color = colors[i % len(colors)]
-        ok = [p for p in points if not p["diverged"] and p["learning_rate"]]
-        inside = [p for p in ok if cap is None or p["value"] <= cap]
-        above = [p for p in ok if cap is not None and p["value"] > cap]
-        bad = [p for p in points if p["diverged"] and p["learning_rate"]]
-        ax.scatter([p["learning_rate"] for p in inside],
-                   [p["value"] for p in inside],
-                   color=color, label=family, alpha=0.8)
-        if above:
-            ax.scatter([p["learning_rate"] for p in above], [cap] * len(above),
-                       color=color, marker="^", alpha=0.8)
+        s = report["candidates"][name]
+        if sweep and s["by_learning_rate"]:
+            points = sorted(s["by_learning_rate"].values(),
+                            key=lambda v: v["learning_rate"])
+            points = [p for p in points if p["median"] is not None]
+            lrs = [p["learning_rate"] for p in points]
+            ax.plot(lrs, [p["median"] for p in points], color=color, marker="o",
+                    label=f"{name} (median of seeds)")
+            ax.fill_between(lrs, [p["min"] for p in points],
+                            [p["max"] for p in points], color=color, alpha=0.15)
+        else:
+            ok = [r for r in rows if objective_lib.is_finite(r["value"])]
+            ax.scatter([r["hyperparameters"]["learning_rate"] for r in ok],
+                       [r["value"] for r in ok], color=color, label=name, alpha=0.7)
+        bad = [r for r in rows if r["diverged"]]
         if bad:
-            ax.scatter([p["learning_rate"] for p in bad], [top] * len(bad),
-                       color=color, marker="x", alpha=0.8)
+            ax.scatter([r["hyperparameters"]["learning_rate"] for r in bad],
+                       [worst] * len(bad), color=color, marker="x")
     ax.axhline(report["threshold"], color="black", ls="--", lw=1,
                label=f"success threshold {report['threshold']:g}")
-    ax.axhline(report["baseline"], color="gray", ls=":", lw=1,
-               label=f"trivial baseline {report['baseline']:.3g}")
+    if report["baseline"] is not None:
+        ax.axhline(report["baseline"], color="gray", ls=":", lw=1,
+                   label=f"trivial baseline {report['baseline']:.3g}")
     ax.set_xscale("log")
-    if report["direction"] == "min":
+    if minimize and min(values) > 0:
         ax.set_yscale("log")
     ax.set_xlabel("learning rate")
-    ax.set_ylabel(
-        f"{report['objective']} (x: diverged"
-        + (f", ^: above {cap:.3g})" if minimize else ")")
-    )
-    ax.set_title(f"Hyperparameter sensitivity on {report['task']}")
-    ax.legend(fontsize=8)
+    ax.set_ylabel(f"best {report['objective']} "
+                  f"({'lower' if minimize else 'higher'} is better; x: diverged)")
+    ax.set_title(_title(report), fontsize=9)
+    ax.legend(fontsize=7)
+    if sweep:
+        ax = axes[1]
+        for i, (name, s) in enumerate(report["candidates"].items()):
+            points = sorted(s["by_learning_rate"].values(),
+                            key=lambda v: v["learning_rate"])
+            ax.plot([p["learning_rate"] for p in points],
+                    [p["successes"] / p["seeds"] for p in points],
+                    color=colors[i % len(colors)], marker="o", label=name)
+        ax.set_xscale("log")
+        ax.set_ylim(-0.05, 1.05)
+        ax.set_xlabel("learning rate")
+        ax.set_ylabel("fraction of seeds that succeed")
+        ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     return path
@@ -248,23 +486,16 @@ def plot(report, path):
 def write_report(directory, threshold=None):
     """Builds the report and writes JSON, Markdown and PNG into `directory`.
 
-    With a `threshold` other than the search's, the files are named
+    With a `threshold` other than the study's, the files are named
     `sensitivity_<threshold>.*` so that the default report stays.
     """
     report = build_report(directory, threshold)
-    suffix = "" if threshold is None else f"_{threshold:g}"
-    paths = {
-        kind: os.path.join(directory, name.replace(".", f"{suffix}.", 1))
-        for kind, name in (
-            ("json", REPORT_JSON), ("markdown", REPORT_MD), ("png", REPORT_PNG)
-        )
-    }
+    stem = REPORT_NAME if threshold is None else f"{REPORT_NAME}_{threshold:g}"
+    paths = {kind: os.path.join(directory, f"{stem}.{ext}")
+             for kind, ext in (("json", "json"), ("markdown", "md"), ("png", "png"))}
     with open(paths["json"], "w") as f:
-        json.dump(report, f, indent=2)
+        json.dump(report, f, indent=1)
     with open(paths["markdown"], "w") as f:
         f.write(markdown(report))
     plot(report, paths["png"])
     return report, paths
-
-
-__all__ = ["CONFIG_FILE", "build_report", "write_report", "terminal_table"]

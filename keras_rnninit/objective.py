@@ -1,0 +1,62 @@
+"""One rule for "better" and "reached the threshold", for every objective.
+
+Tasks, the training command, the sensitivity study and its report all decide
+success with these two functions, so that a score exactly at the threshold
+counts as success everywhere (`<=` for a loss, `>=` for an accuracy).
+"""
+
+import math
+
+DIRECTIONS = ("min", "max")
+
+
+def check_direction(direction):
+    """Returns `direction` if it is `"min"` or `"max"`, else raises."""
+    if direction not in DIRECTIONS:
+        raise ValueError(
+            f"`direction` must be one of {DIRECTIONS}. Received: direction={direction!r}"
+        )
+    return direction
+
+
+def is_finite(value):
+    """Whether `value` is a real, finite number (not None, NaN or inf)."""
+    try:
+        return value is not None and math.isfinite(value)
+    except TypeError:
+        return False
+
+
+def better(a, b, direction):
+    """Whether score `a` is strictly better than `b` (non-finite is worst)."""
+    check_direction(direction)
+    if not is_finite(a):
+        return False
+    if not is_finite(b):
+        return True
+    return a < b if direction == "min" else a > b
+
+
+def reached(value, threshold, direction):
+    """Whether `value` reaches `threshold`: `<=` for "min", `>=` for "max"."""
+    check_direction(direction)
+    if not is_finite(value):
+        return False
+    return value <= threshold if direction == "min" else value >= threshold
+
+
+def comparison_symbol(direction):
+    """`"<="` or `">="`: how `reached` compares, for messages and reports."""
+    return "<=" if check_direction(direction) == "min" else ">="
+
+
+def worst_of(value, baseline, direction):
+    """`value` capped at `baseline` on the worse side; non-finite gives `baseline`.
+
+    The learning-rate sensitivity of Wortsman et al. (2023) averages
+    `min(loss, loss_0)`: a run worse than the trivial baseline counts as the
+    baseline, so one divergent learning rate cannot dominate the mean.
+    """
+    if not is_finite(value):
+        return float(baseline)
+    return min(value, baseline) if direction == "min" else max(value, baseline)

@@ -1,0 +1,207 @@
+"""Sensitivity studies of the built-in families, and of any user's model.
+
+```python
+from keras_rnninit import tuning
+
+# The built-in families on a registered task.
+tuning.study_families("runs/adding", task="adding", task_kwargs={"length": 100},
+                      families=["irnn", "np-rnn", "indrnn"], threshold=0.01)
+
+# Your own model: its recurrent layers' initializer swapped, nothing else.
+tuning.study_initializers("runs/mine", make_model, ((x, y), (x_val, y_val)),
+                          ["orthogonal", "identity", "keras_rnninit>NPInit"],
+                          threshold=0.05)
+```
+
+Both take the study settings of `StudySettings` as keyword arguments
+(`protocol`, `learning_rates`, `learning_rate_range`, `seeds`, `steps`,
+`eval_every`, `optimizer`, ...), run the study (resuming it if the directory
+holds it) and write the report.
+"""
+
+import functools
+
+from keras_rnninit import models
+from keras_rnninit import objective as objective_lib
+from keras_rnninit import tasks
+from keras_rnninit.tuning import candidates as candidates_lib
+from keras_rnninit.tuning import report as report_lib
+from keras_rnninit.tuning import user_code
+from keras_rnninit.tuning.candidates import StudyError
+from keras_rnninit.tuning.study import StudySettings
+from keras_rnninit.tuning.study import run_study
+
+
+def _validation(dataset):
+    return dataset.cache()
+
+
+def task_factory(task, task_kwargs=None, batch_size=32):
+    """`seed -> Task` for a registered task (one instance per seed)."""
+    task_kwargs = dict(task_kwargs or {})
+    if task not in tasks.names():
+        raise StudyError(
+            f"Unknown task {task!r}. Expected one of: {', '.join(tasks.names())}."
+        )
+
+    @functools.lru_cache(maxsize=8)
+    def make(seed):
+        try:
+            return tasks.get(task, batch_size=batch_size, seed=seed, **task_kwargs)
+        except tasks.DatasetUnavailableError as e:
+            raise StudyError(str(e).splitlines()[0]) from None
+        except (TypeError, ValueError) as e:
+            raise StudyError(f"Task {task!r}: {e}") from None
+
+    return make
+
+
+def check_threshold(threshold, baseline, direction, force=False):
+    """Refuses a threshold a trivial model already reaches (unless `force`)."""
+    if baseline is None or force:
+        return
+    if objective_lib.reached(baseline, threshold, direction):
+        raise StudyError(
+            f"The threshold {threshold:g} is on the wrong side of the trivial "
+            f"baseline {baseline:.4g}: a model that learnt nothing would count "
+            "as a success. Choose a better threshold (or force it)."
+        )
+
+
+def study_families(directory, task="adding", task_kwargs=None, families=(),
+                   units=None, layers=None, batch_size=32, threshold=None,
+                   overwrite=False, tf_strategy=None, log=print, fit_verbose=0,
+                   force=False, **settings):
+    """Runs a study of built-in families on a registered task; returns the report.
+
+    Args:
+        directory: the study directory.
+        task: a name from `keras_rnninit.tasks.names()`.
+        task_kwargs: the task's arguments (e.g. `{"length": 100}`).
+        families: names from `keras_rnninit.models.FAMILIES`.
+        units, layers: override every family's paper units / depth.
+        batch_size: training batch size.
+        threshold: success threshold (default: the task's).
+        **settings: `StudySettings` fields.
+    """
+    unknown = [f for f in families if f not in models.FAMILIES]
+    if unknown:
+        raise StudyError(
+            f"Unknown family {', '.join(map(repr, unknown))}. Expected some of: "
+            f"{', '.join(models.FAMILIES)}."
+        )
+    make_task = task_factory(task, task_kwargs, batch_size)
+    reference = make_task(settings.get("seed", 0))
+    threshold = reference.success_threshold if threshold is None else threshold
+    check_threshold(threshold, reference.baseline, reference.direction, force)
+    candidates = candidates_lib.family_candidates(make_task, families, units, layers)
+    length = (task_kwargs or {}).get("length")
+    description = f"{task}" + (f" T={length}" if length else "") + (
+        f", {settings.get('optimizer') or 'each paper optimizer'}")
+    study = StudySettings(
+        directory=directory, candidates=[c.name for c in candidates],
+        objective=reference.objective, direction=reference.direction,
+        threshold=threshold, baseline=reference.baseline,
+        description=description,
+        details={c.name: c.description for c in candidates},
+        **settings,
+    )
+
+    def data(seed):
+        t = make_task(seed)
+        return t.train, _validation(t.validation)
+
+    run_study(study, candidates, data, overwrite=overwrite,
+              tf_strategy=tf_strategy, log=log, fit_verbose=fit_verbose)
+    return study
+
+
+def preflight(candidate, data, objective):
+    """Builds one model and runs one batch, so that a model that does not fit
+    its data fails with one clear line before the first trial."""
+    import keras
+
+    train, validation = data(0)
+    try:
+        model = candidate.build({"learning_rate": 1e-3, "optimizer": None}, 0)
+    except StudyError:
+        raise
+    except Exception as e:
+        raise StudyError(
+            f"Building the model with {candidate.name} failed: "
+            f"{type(e).__name__}: {str(e).splitlines()[0]}"
+        ) from None
+    try:
+        x, y = next(iter(train.take(1)))
+        logs = model.test_on_batch(x, y, return_dict=True)
+        keras.backend.clear_session()
+    except Exception as e:
+        raise StudyError(
+            "The data does not fit the model: "
+            f"{type(e).__name__}: {str(e).strip().splitlines()[0]}"
+        ) from None
+    name = objective.removeprefix("val_")
+    if name not in logs:
+        raise StudyError(
+            f"The objective {objective!r} is not among the model's metrics "
+            f"({', '.join('val_' + k for k in sorted(logs))})."
+        )
+
+
+def study_initializers(directory, model_fn, data, initializers,
+                       objective="val_loss", direction="min", threshold=None,
+                       baseline=None, batch_size=32, overwrite=False,
+                       tf_strategy=None, log=print, fit_verbose=0, force=False,
+                       description=None, **settings):
+    """Runs a study of a user's model across recurrent initializers.
+
+    Args:
+        directory: the study directory.
+        model_fn: `() -> compiled keras.Model` with at least one recurrent
+            layer; its loss and metrics are kept, its optimizer's class and
+            settings too (the sweep changes only the learning rate).
+        data: `(train, validation)`, each a `tf.data.Dataset` of batches or an
+            `(x, y)` pair of arrays, or a function returning that (taking
+            `seed` if it wants one).
+        initializers: Keras initializer identifiers.
+        objective: a Keras log name, e.g. `"val_loss"`, `"val_accuracy"`.
+        direction: `"min"` or `"max"`.
+        threshold: the objective value that counts as success.
+        baseline: the objective of a trivial model, or None for each trial's
+            objective at initialization.
+        **settings: `StudySettings` fields.
+    """
+    if threshold is None:
+        raise StudyError(
+            "A study of your own model needs a success threshold (--threshold), "
+            "e.g. the validation loss that counts as solved."
+        )
+    check_threshold(threshold, baseline, direction, force)
+    data_fn = data if callable(data) else (lambda: data)
+    provide = user_code.data_provider(data_fn, batch_size)
+    checked = user_code.checked_model_fn(model_fn)
+    candidates = candidates_lib.initializer_candidates(checked, list(initializers))
+    name = getattr(model_fn, "__name__", "model")
+    study = StudySettings(
+        directory=directory, candidates=[c.name for c in candidates],
+        objective=objective, direction=direction, threshold=threshold,
+        baseline=baseline,
+        description=description or f"{name}, recurrent initializers",
+        details={c.name: c.description for c in candidates},
+        **settings,
+    )
+    for candidate in candidates:
+        preflight(candidate, provide, objective)
+
+    def data_for(seed):
+        train, validation = provide(seed)
+        return train, _validation(validation)
+
+    run_study(study, candidates, data_for, overwrite=overwrite,
+              tf_strategy=tf_strategy, log=log, fit_verbose=fit_verbose)
+    return study
+
+
+def report(directory, threshold=None):
+    """Writes the report files of a study directory; returns `(report, paths)`."""
+    return report_lib.write_report(directory, threshold)

@@ -1,0 +1,437 @@
+"""The study core: many small trials on keras-tuner, each stored on its own.
+
+`run_study` knows nothing of the built-in names. It takes candidates (each a
+`build(hp, seed) -> compiled keras.Model`), a data provider
+(`seed -> (train, validation)`), the objective, its direction, the success
+threshold and the trivial baseline, and runs the protocol's planned trials
+with a keras-tuner `Tuner` and an oracle that serves the plan. Each trial
+trains for at most `steps` optimizer steps, validates every `eval_every`
+steps, stops once the objective reaches the threshold (recording the steps it
+took) or at the first NaN / inf, and writes `result.json` beside
+keras-tuner's `trial.json`: its hyperparameters, seed, curve and timings.
+"""
+
+import dataclasses
+import json
+import math
+import os
+import shutil
+import time
+
+import keras
+import keras_tuner
+
+from keras_rnninit import objective as objective_lib
+from keras_rnninit.tuning import protocols
+from keras_rnninit.tuning.candidates import StudyError
+from keras_rnninit.tuning.space import SearchSpace
+
+STUDY_FILE = "study.json"
+PROJECT = "trials"
+RESULT_FILE = "result.json"
+
+
+@dataclasses.dataclass
+class StudySettings:
+    """What defines a study; written to `<directory>/study.json`.
+
+    Re-running a study with the same settings resumes it; other settings in
+    the same directory are refused (`overwrite=True` starts over).
+
+    Args:
+        directory: where trials and the report go.
+        candidates: the candidate names, in order (for the record).
+        objective: the Keras log name to read, e.g. `"val_mse"`.
+        direction: `"min"` or `"max"`.
+        threshold: the objective value that counts as success.
+        baseline: the objective of a trivial model (predict the mean, guess
+            the class), or None to use each trial's objective at
+            initialization (Wortsman et al.'s loss_0).
+        protocol: `"sweep"` or `"random"`.
+        learning_rates: the sweep's grid size.
+        learning_rate_range: `(low, high)` of the grid or the random range.
+        seeds: independent seeds per configuration.
+        trials: configurations per candidate (random protocol).
+        steps: optimizer steps per trial at most.
+        eval_every: steps between validations.
+        optimizer: one optimizer for every candidate, or None for each
+            candidate's own (the paper's, for the built-in families).
+        clipnorm: one clip norm for every candidate, or None for each own.
+        space: the random protocol's `SearchSpace`.
+        seed: the study seed every trial's seed derives from.
+        description: what the study is, for the report (task, model).
+        details: more for the report (e.g. candidate descriptions).
+    """
+
+    directory: str
+    candidates: tuple
+    objective: str
+    direction: str
+    threshold: float
+    baseline: float = None
+    protocol: str = "sweep"
+    learning_rates: int = 7
+    learning_rate_range: tuple = (1e-4, 1e-1)
+    seeds: int = 3
+    trials: int = 10
+    steps: int = 2000
+    eval_every: int = 100
+    optimizer: str = None
+    clipnorm: float = None
+    space: SearchSpace = dataclasses.field(default_factory=SearchSpace)
+    seed: int = 0
+    description: str = ""
+    details: dict = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        self.candidates = tuple(self.candidates)
+        self.learning_rate_range = tuple(float(v) for v in self.learning_rate_range)
+        if isinstance(self.space, dict):
+            self.space = SearchSpace.from_dict(self.space)
+        if not self.candidates:
+            raise StudyError("Nothing to compare: the study has no candidate.")
+        if len(set(self.candidates)) != len(self.candidates):
+            raise StudyError(f"A candidate is listed twice: {list(self.candidates)}")
+        try:
+            objective_lib.check_direction(self.direction)
+        except ValueError as e:
+            raise StudyError(str(e)) from None
+        if self.protocol not in protocols.PROTOCOLS:
+            raise StudyError(
+                f"Unknown protocol {self.protocol!r}. Expected one of: "
+                f"{', '.join(protocols.PROTOCOLS)}."
+            )
+        for name in ("learning_rates", "seeds", "trials", "steps", "eval_every"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise StudyError(f"{name} must be an integer >= 1. Received: {value!r}")
+        if self.eval_every > self.steps:
+            raise StudyError(
+                f"eval_every ({self.eval_every}) must not exceed steps ({self.steps})."
+            )
+        low, high = self.learning_rate_range
+        if not (0 < low <= high) or not math.isfinite(high):
+            raise StudyError(
+                "The learning-rate range needs 0 < low <= high. Received: "
+                f"{low:g}, {high:g}"
+            )
+        for name in ("threshold", "baseline"):
+            value = getattr(self, name)
+            if value is not None and not objective_lib.is_finite(value):
+                raise StudyError(f"{name} must be a finite number. Received: {value!r}")
+        if self.threshold is None:
+            raise StudyError("The study needs a success threshold (--threshold).")
+
+    @property
+    def grid(self):
+        return protocols.learning_rate_grid(
+            *self.learning_rate_range, self.learning_rates
+        )
+
+    def to_dict(self):
+        config = dataclasses.asdict(self)
+        config["candidates"] = list(self.candidates)
+        config["learning_rate_range"] = list(self.learning_rate_range)
+        config["space"] = self.space.to_dict()
+        return config
+
+    @classmethod
+    def from_dict(cls, config):
+        return cls(**config)
+
+    def defining(self):
+        """The settings a resumed study must share with the original."""
+        config = self.to_dict()
+        for key in ("directory", "details", "description"):
+            config.pop(key)
+        if config["protocol"] == "sweep":
+            config.pop("trials")
+            config.pop("space")
+        else:
+            config.pop("learning_rates")
+        return config
+
+    def plan(self, candidates):
+        return protocols.plan(
+            candidates, self.protocol, self.grid,
+            SearchSpace.from_dict({
+                **self.space.to_dict(),
+                "learning_rate": list(self.learning_rate_range),
+            }) if self.protocol == "random" else None,
+            self.trials, self.seeds, self.optimizer, self.clipnorm, self.seed,
+        )
+
+
+def load_settings(directory):
+    """The `StudySettings` saved in `directory`."""
+    path = os.path.join(directory, STUDY_FILE)
+    if not os.path.exists(path):
+        raise StudyError(
+            f"{directory} is not a study directory: {STUDY_FILE} is missing."
+        )
+    with open(path) as f:
+        return StudySettings.from_dict(json.load(f)["settings"])
+
+
+def _prepare_directory(settings, overwrite):
+    path = os.path.join(settings.directory, STUDY_FILE)
+    if overwrite and os.path.isdir(settings.directory):
+        shutil.rmtree(settings.directory)
+    if os.path.exists(path):
+        previous = load_settings(settings.directory).defining()
+        current = settings.defining()
+        if previous != current:
+            changed = sorted(
+                k for k in set(previous) | set(current)
+                if previous.get(k) != current.get(k)
+            )
+            raise StudyError(
+                f"{settings.directory} holds a different study (differs in: "
+                f"{', '.join(changed)}). Re-run with --overwrite to start over, "
+                "or choose another --directory."
+            )
+    os.makedirs(settings.directory, exist_ok=True)
+    with open(path, "w") as f:
+        json.dump({"settings": settings.to_dict(),
+                   "backend": keras.backend.backend(),
+                   "keras": keras.__version__}, f, indent=2)
+
+
+class PlanOracle(keras_tuner.Oracle):
+    """A keras-tuner oracle that serves a fixed plan of trials, in order.
+
+    A planned trial already started (finished, failed, or interrupted and
+    queued for retry by keras-tuner) is never served twice; so a resumed study
+    runs exactly the trials an uninterrupted one would, the interrupted one
+    again with its own hyperparameters.
+    """
+
+    def __init__(self, entries, objective, **kwargs):
+        super().__init__(
+            objective=objective, max_trials=len(entries),
+            # A trial that raises is recorded as failed; the study goes on.
+            max_consecutive_failed_trials=len(entries) + 1, **kwargs,
+        )
+        self.entries = entries
+
+    def populate_space(self, trial_id):
+        started = {
+            protocols.entry_key(trial.hyperparameters.values)
+            for trial in self.trials.values()
+            if trial.hyperparameters.values
+        }
+        for values in self.entries:
+            if protocols.entry_key(values) not in started:
+                return {"status": "RUNNING", "values": dict(values)}
+        return {"status": "STOPPED"}
+
+
+class TrialMonitor(keras.callbacks.Callback):
+    """Validates every epoch (`eval_every` steps), stops when solved or
+    diverged, and keeps the curve and the time spent validating."""
+
+    def __init__(self, objective, direction, threshold, eval_every):
+        super().__init__()
+        self.objective = objective
+        self.direction = direction
+        self.threshold = threshold
+        self.eval_every = eval_every
+        self.curve = []
+        self.best = None
+        self.steps_to_threshold = None
+        self.diverged = False
+        self.validation_seconds = 0.0
+        self.epoch_seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
+
+    def on_test_begin(self, logs=None):
+        self._test_start = time.perf_counter()
+
+    def on_test_end(self, logs=None):
+        self.validation_seconds += time.perf_counter() - self._test_start
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        self.epoch_seconds.append(time.perf_counter() - self._epoch_start)
+        if self.objective not in logs:
+            raise StudyError(
+                f"The objective {self.objective!r} is not among the model's "
+                f"logs: {sorted(logs)}. Choose one of those (--objective)."
+            )
+        step = (epoch + 1) * self.eval_every
+        loss, value = logs.get("loss"), logs[self.objective]
+        self.curve.append([step, _float(loss), _float(value)])
+        if not (objective_lib.is_finite(loss) and objective_lib.is_finite(value)):
+            self.diverged = True
+            self.model.stop_training = True
+            return
+        if objective_lib.better(value, self.best, self.direction):
+            self.best = float(value)
+        if objective_lib.reached(value, self.threshold, self.direction):
+            self.steps_to_threshold = step
+            self.model.stop_training = True
+
+
+def _float(value):
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+class StudyTuner(keras_tuner.Tuner):
+    """Runs one planned trial: build, train with `TrialMonitor`, record."""
+
+    def __init__(self, oracle, settings, candidates, data, log=print,
+                 fit_verbose=0, **kwargs):
+        super().__init__(oracle=oracle, hypermodel=None, **kwargs)
+        self.settings = settings
+        self.candidates = {c.name: c for c in candidates}
+        self.data = data
+        self.log = log
+        self.fit_verbose = fit_verbose
+        self.planned = oracle.max_trials
+        self.started = time.time()
+
+    def run_trial(self, trial, *args, **kwargs):
+        s = self.settings
+        hp = dict(trial.hyperparameters.values)
+        seed = protocols.training_seed(s.seed, hp["seed"])
+        start = time.perf_counter()
+        keras.utils.set_random_seed(seed)
+        train, validation = self.data(seed)
+        with keras_tuner.engine.tuner.maybe_distribute(self.distribution_strategy):
+            model = self.candidates[hp["candidate"]].build(hp, seed)
+        built = time.perf_counter()
+        initial = None
+        if s.baseline is None:
+            initial = _float(model.evaluate(validation, verbose=0, return_dict=True)
+                             .get(s.objective.removeprefix("val_")))
+        monitor = TrialMonitor(s.objective, s.direction, s.threshold, s.eval_every)
+        fit_start = time.perf_counter()
+        model.fit(
+            train.repeat(), validation_data=validation,
+            steps_per_epoch=s.eval_every, epochs=s.steps // s.eval_every,
+            callbacks=[monitor], verbose=self.fit_verbose,
+        )
+        end = time.perf_counter()
+        steps_run = len(monitor.curve) * s.eval_every
+        # The steady cost of a step, from the periods after the first (which
+        # also traces and compiles the model).
+        later = [
+            t for t in monitor.epoch_seconds[1:]
+        ]
+        validation_each = monitor.validation_seconds / max(1, len(monitor.curve))
+        if later:
+            step_seconds = (sum(later) / len(later) - validation_each) / s.eval_every
+        else:
+            step_seconds = (end - fit_start - monitor.validation_seconds) / max(
+                1, steps_run)
+        result = {
+            "candidate": hp["candidate"],
+            "config": hp["config"],
+            "seed": hp["seed"],
+            "training_seed": seed,
+            "hyperparameters": hp,
+            "value": None if monitor.diverged else monitor.best,
+            "diverged": monitor.diverged,
+            "steps_run": steps_run,
+            "steps_to_threshold": monitor.steps_to_threshold,
+            "initial": initial,
+            "curve": monitor.curve,
+            "seconds": {
+                "total": end - start,
+                "build": built - start,
+                "validation": monitor.validation_seconds,
+                "train": max(0.0, step_seconds) * steps_run,
+                "step": max(0.0, step_seconds),
+            },
+        }
+        trial_dir = self.oracle._get_trial_dir(trial.trial_id)
+        with open(os.path.join(trial_dir, RESULT_FILE), "w") as f:
+            json.dump(result, f, indent=1)
+        self._log_trial(result)
+        # keras-tuner needs a finite objective: a diverged trial reports the
+        # worst finite value; result.json keeps that it diverged.
+        reported = result["value"]
+        if reported is None:
+            reported = s.baseline if s.baseline is not None else (
+                initial if initial is not None else 1e30
+                * (1 if s.direction == "min" else -1))
+        return {s.objective: float(reported)}
+
+    def _log_trial(self, result):
+        done = sum(
+            1 for t in self.oracle.trials.values() if t.status == "COMPLETED"
+        ) + 1
+        hp = result["hyperparameters"]
+        if result["diverged"]:
+            outcome = "diverged"
+        elif result["steps_to_threshold"]:
+            outcome = (f"{result['value']:.4g}, reached the threshold at step "
+                       f"{result['steps_to_threshold']}")
+        else:
+            outcome = f"best {result['value']:.4g}"
+        elapsed = time.time() - self.started
+        self.log(
+            f"[{done}/{self.planned}] {result['candidate']} "
+            f"lr={hp['learning_rate']:.3g} seed={result['seed']}: "
+            f"{self.settings.objective} {outcome} "
+            f"({result['seconds']['total']:.1f} s, {elapsed / 60:.1f} min so far)"
+        )
+
+    def save_model(self, trial_id, model, step=0):
+        pass  # A study keeps results, not weights.
+
+    def load_model(self, trial):
+        raise NotImplementedError("A study keeps results, not weights.")
+
+
+def is_worker():
+    return "KERASTUNER_ORACLE_IP" in os.environ and (
+        os.environ.get("KERASTUNER_TUNER_ID", "").lower() != "chief"
+    )
+
+
+def run_study(settings, candidates, data, overwrite=False, tf_strategy=None,
+              log=print, fit_verbose=0):
+    """Runs (or resumes) a study; returns its directory.
+
+    Args:
+        settings: a `StudySettings`.
+        candidates: `Candidate`s, named as `settings.candidates`.
+        data: `seed -> (train, validation)` datasets; `train` is repeated.
+        overwrite: delete the directory's previous trials first.
+        tf_strategy: a `tf.distribute.Strategy` each trial builds under.
+        log: where the one-line-per-trial progress goes.
+        fit_verbose: Keras `fit` verbosity inside each trial.
+    """
+    names = tuple(c.name for c in candidates)
+    if names != settings.candidates:
+        raise StudyError(
+            f"The candidates {list(names)} do not match the settings' "
+            f"{list(settings.candidates)}."
+        )
+    if is_worker():
+        os.makedirs(settings.directory, exist_ok=True)
+    else:
+        _prepare_directory(settings, overwrite)
+    entries = settings.plan(candidates)
+    oracle = PlanOracle(
+        entries, keras_tuner.Objective(settings.objective, settings.direction),
+        seed=settings.seed,
+    )
+    tuner = StudyTuner(
+        oracle, settings, candidates, data, log=log, fit_verbose=fit_verbose,
+        directory=settings.directory, project_name=PROJECT, overwrite=False,
+        distribution_strategy=tf_strategy,
+    )
+    tuner.search(verbose=0)
+    if not is_worker():
+        # The chief's saved oracle otherwise still lists its last trial as
+        # running, and a re-run would train it again.
+        tuner.save()
+    return settings.directory
