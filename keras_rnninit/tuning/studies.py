@@ -32,8 +32,12 @@ from keras_rnninit.tuning.study import StudySettings
 from keras_rnninit.tuning.study import run_study
 
 
+VALIDATION_BATCH = 1024
+
+
 def _validation(dataset):
-    return dataset.cache()
+    # Few large batches: a validation pass then costs a few train steps.
+    return dataset.unbatch().batch(VALIDATION_BATCH).cache()
 
 
 def task_factory(task, task_kwargs=None, batch_size=32):
@@ -132,7 +136,7 @@ def preflight(candidate, data, objective):
             f"{type(e).__name__}: {str(e).splitlines()[0]}"
         ) from None
     try:
-        x, y = next(iter(train.take(1)))
+        x, y = next(train.take(1).as_numpy_iterator())
         logs = model.test_on_batch(x, y, return_dict=True)
         keras.backend.clear_session()
     except Exception as e:

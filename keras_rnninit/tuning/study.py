@@ -242,6 +242,7 @@ class TrialMonitor(keras.callbacks.Callback):
         self.diverged = False
         self.validation_seconds = 0.0
         self.epoch_seconds = []
+        self.epoch_validation_seconds = []
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = time.perf_counter()
@@ -250,7 +251,21 @@ class TrialMonitor(keras.callbacks.Callback):
         self._test_start = time.perf_counter()
 
     def on_test_end(self, logs=None):
-        self.validation_seconds += time.perf_counter() - self._test_start
+        seconds = time.perf_counter() - self._test_start
+        self.validation_seconds += seconds
+        self.epoch_validation_seconds.append(seconds)
+
+    def train_step_seconds(self):
+        """The steady cost of one step, from the periods after the first
+        (which also traces and compiles); None with a single period."""
+        periods = [
+            total - validation for total, validation in zip(
+                self.epoch_seconds[1:], self.epoch_validation_seconds[1:])
+        ]
+        if not periods:
+            return None
+        return max(0.0, min(periods) if len(periods) < 3 else
+                   sorted(periods)[len(periods) // 2]) / self.eval_every
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -319,15 +334,8 @@ class StudyTuner(keras_tuner.Tuner):
         )
         end = time.perf_counter()
         steps_run = len(monitor.curve) * s.eval_every
-        # The steady cost of a step, from the periods after the first (which
-        # also traces and compiles the model).
-        later = [
-            t for t in monitor.epoch_seconds[1:]
-        ]
-        validation_each = monitor.validation_seconds / max(1, len(monitor.curve))
-        if later:
-            step_seconds = (sum(later) / len(later) - validation_each) / s.eval_every
-        else:
+        step_seconds = monitor.train_step_seconds()
+        if step_seconds is None:
             step_seconds = (end - fit_start - monitor.validation_seconds) / max(
                 1, steps_run)
         result = {
@@ -346,8 +354,8 @@ class StudyTuner(keras_tuner.Tuner):
                 "total": end - start,
                 "build": built - start,
                 "validation": monitor.validation_seconds,
-                "train": max(0.0, step_seconds) * steps_run,
-                "step": max(0.0, step_seconds),
+                "train": step_seconds * steps_run,
+                "step": step_seconds,
             },
         }
         trial_dir = self.oracle._get_trial_dir(trial.trial_id)
@@ -390,6 +398,25 @@ class StudyTuner(keras_tuner.Tuner):
         raise NotImplementedError("A study keeps results, not weights.")
 
 
+def _reuse_compiled_programs(directory):
+    """On JAX, keeps compiled programs in `directory` across trials.
+
+    Every trial builds a new model, so Keras traces and compiles its train and
+    test steps anew; the programs are the same from one learning rate or seed
+    to the next, so JAX's compilation cache turns all but the first compile
+    of each candidate into a look-up. A cache the user configured is kept.
+    """
+    if keras.backend.backend() != "jax":
+        return
+    import jax
+
+    if jax.config.jax_compilation_cache_dir:
+        return
+    jax.config.update("jax_compilation_cache_dir", directory)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
 def is_worker():
     return "KERASTUNER_ORACLE_IP" in os.environ and (
         os.environ.get("KERASTUNER_TUNER_ID", "").lower() != "chief"
@@ -419,6 +446,7 @@ def run_study(settings, candidates, data, overwrite=False, tf_strategy=None,
         os.makedirs(settings.directory, exist_ok=True)
     else:
         _prepare_directory(settings, overwrite)
+    _reuse_compiled_programs(os.path.join(settings.directory, "compiled"))
     entries = settings.plan(candidates)
     oracle = PlanOracle(
         entries, keras_tuner.Objective(settings.objective, settings.direction),
