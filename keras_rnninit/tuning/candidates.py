@@ -159,6 +159,12 @@ def with_recurrent_initializer(model, initializer):
         StudyError: the model cannot be cloned (a subclassed model) or has
             no recurrent layer.
     """
+    if model.__class__.__name__ not in ("Sequential", "Functional"):
+        raise StudyError(
+            f"Model {model.name!r} is a subclassed {type(model).__name__}: its "
+            "layers cannot be rebuilt from config. Use a Sequential or "
+            "functional model."
+        )
     swapped = []
 
     def clone(layer):
@@ -169,10 +175,11 @@ def with_recurrent_initializer(model, initializer):
 
     try:
         copy = keras.models.clone_model(model, clone_function=clone)
-    except (ValueError, TypeError, NotImplementedError) as e:
+    except Exception as e:
         raise StudyError(
-            "The model cannot be rebuilt from its config (use a Sequential or "
-            f"functional model): {str(e).splitlines()[0]}"
+            f"Rebuilding {model.name!r} with the recurrent initializer "
+            f"{type(initializer).__name__} failed (after layers "
+            f"{swapped}): {str(e).strip().splitlines()[0]}"
         ) from None
     if not swapped:
         raise StudyError(

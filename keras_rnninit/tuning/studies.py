@@ -19,8 +19,6 @@ Both take the study settings of `StudySettings` as keyword arguments
 holds it) and write the report.
 """
 
-import functools
-
 from keras_rnninit import models
 from keras_rnninit import objective as objective_lib
 from keras_rnninit import tasks
@@ -41,14 +39,18 @@ def _validation(dataset):
 
 
 def task_factory(task, task_kwargs=None, batch_size=32):
-    """`seed -> Task` for a registered task (one instance per seed)."""
+    """`seed -> Task` for a registered task.
+
+    A new task each call: a generated task's training set draws new examples
+    each time it is iterated, so a shared one would give a trial data that
+    depends on how many trials ran before it.
+    """
     task_kwargs = dict(task_kwargs or {})
     if task not in tasks.names():
         raise StudyError(
             f"Unknown task {task!r}. Expected one of: {', '.join(tasks.names())}."
         )
 
-    @functools.lru_cache(maxsize=8)
     def make(seed):
         try:
             return tasks.get(task, batch_size=batch_size, seed=seed, **task_kwargs)

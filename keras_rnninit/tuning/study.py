@@ -330,7 +330,7 @@ class StudyTuner(keras_tuner.Tuner):
         model.fit(
             train.repeat(), validation_data=validation,
             steps_per_epoch=s.eval_every, epochs=s.steps // s.eval_every,
-            callbacks=[monitor], verbose=self.fit_verbose,
+            callbacks=[monitor], verbose=self.fit_verbose, shuffle=False,
         )
         end = time.perf_counter()
         steps_run = len(monitor.curve) * s.eval_every

@@ -63,7 +63,7 @@ def checked_model_fn(function, flag="--model"):
                 f"{flag}: {function.__name__}() must return a compiled "
                 f"keras.Model. Received: {type(model).__name__}"
             )
-        if model.get_compile_config() is None:
+        if not getattr(model, "compiled", False):
             raise StudyError(
                 f"{flag}: {function.__name__}() returned a model that is not "
                 "compiled; compile it with its loss and metrics."
@@ -113,28 +113,25 @@ def data_provider(function, batch_size, flag="--data"):
     import tensorflow as tf
 
     takes_seed = "seed" in inspect.signature(function).parameters
-    cache = {}
 
     def provide(seed):
-        key = seed if takes_seed else None
-        if key not in cache:
-            try:
-                value = function(seed=seed) if takes_seed else function()
-            except Exception as e:
-                raise StudyError(
-                    f"{flag}: {function.__name__}() raised {type(e).__name__}: {e}"
-                ) from None
-            if not isinstance(value, (tuple, list)) or len(value) != 2:
-                raise StudyError(
-                    f"{flag}: {function.__name__}() must return (train, "
-                    "validation). Received: "
-                    f"{type(value).__name__}"
-                )
-            cache[key] = [
-                split if _is_dataset(split) else _arrays(split, name, flag)
-                for split, name in zip(value, ("training", "validation"))
-            ]
-        train, validation = cache[key]
+        # Called for every trial: a dataset that draws new examples each time
+        # it is iterated must not carry one trial's position into the next.
+        try:
+            value = function(seed=seed) if takes_seed else function()
+        except Exception as e:
+            raise StudyError(
+                f"{flag}: {function.__name__}() raised {type(e).__name__}: {e}"
+            ) from None
+        if not isinstance(value, (tuple, list)) or len(value) != 2:
+            raise StudyError(
+                f"{flag}: {function.__name__}() must return (train, "
+                f"validation). Received: {type(value).__name__}"
+            )
+        train, validation = [
+            split if _is_dataset(split) else _arrays(split, name, flag)
+            for split, name in zip(value, ("training", "validation"))
+        ]
         if not _is_dataset(train):
             train = tf.data.Dataset.from_tensor_slices(train).shuffle(
                 len(train[0]), seed=seed, reshuffle_each_iteration=True

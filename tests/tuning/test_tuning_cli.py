@@ -12,16 +12,18 @@ import pytest
 from keras_rnninit.tuning import cli
 
 BACKEND = keras.backend.backend()
-# Resuming and keras-tuner's chief/worker protocol live in keras-tuner and in
-# the search directory, not in the backend: checked once, on TensorFlow, to
-# keep the three-backend suite short.
+# Resuming after SIGKILL and keras-tuner's chief/worker protocol live in the
+# study directory and in keras-tuner, not in the backend: checked once, on
+# TensorFlow, to keep the three-backend suite short.
 tensorflow_only = pytest.mark.skipif(
     BACKEND != "tensorflow", reason="backend-independent; run on TensorFlow"
 )
 TINY = [
     "--task", "adding", "--length", "8", "--num-train", "64",
     "--num-validation", "32", "--batch-size", "32", "--units", "8",
-    "--epochs", "1", "--verbose", "0", "--strategy", "default",
+    "--learning-rates", "2", "--learning-rate", "1e-3,1e-2", "--seeds", "2",
+    "--steps", "20", "--eval-every", "10", "--verbose", "0",
+    "--strategy", "default",
 ]
 
 
@@ -32,17 +34,17 @@ def run_cli(args, env, timeout=600):
     )
 
 
-def completed_trials(directory, family):
-    done = {}
-    for path in glob.glob(os.path.join(directory, family, "trial_*", "trial.json")):
+def stored(directory):
+    out = {}
+    for path in glob.glob(os.path.join(directory, "trials", "trial_*", "result.json")):
         with open(path) as f:
-            trial = json.load(f)
-        if trial["status"] == "COMPLETED":
-            done[trial["trial_id"]] = (trial["hyperparameters"]["values"], trial["score"])
-    return done
+            r = json.load(f)
+        out[(r["candidate"], r["config"], r["seed"])] = (
+            r["hyperparameters"], r["value"])
+    return out
 
 
-def test_help_explains_every_flag(capsys):
+def test_help_explains_every_flag_and_lists_the_registries(capsys):
     with pytest.raises(SystemExit) as info:
         cli.main(["--help"])
     assert info.value.code == 0
@@ -50,110 +52,141 @@ def test_help_explains_every_flag(capsys):
     for action in cli.search_parser()._actions:
         if action.option_strings and action.dest != "help":
             assert action.help, action.option_strings
-    for flag in ("--families", "--tuner", "--strategy", "--space", "--overwrite",
-                 "--threshold", "rnninit-tune report DIR", "KERASTUNER_ORACLE_IP"):
-        assert flag in text
+    for word in ("--protocol", "--seeds", "--learning-rates", "--model",
+                 "--initializers", "rnninit-tune report DIR", "np-tanh",
+                 "permuted-mnist", "KERASTUNER_ORACLE_IP"):
+        assert word in text
+
+
+def test_a_registered_task_and_family_appear_in_the_cli(capsys):
+    from keras_rnninit import models
+    from keras_rnninit import tasks
+
+    def toy(batch_size=32, seed=None):
+        """A toy task."""
+        return tasks.get("adding", length=4, batch_size=batch_size, seed=seed)
+
+    spec = models.FamilySpec("toy-gru", "a GRU", (),
+                             make_layer=lambda units, *a, **k: keras.layers.GRU(units))
+    tasks.register("toy-task", toy)
+    models.register_family(spec)
+    try:
+        with pytest.raises(ValueError, match="already registered"):
+            tasks.register("toy-task", toy)
+        helps = {a.dest: a.help for a in cli.search_parser()._actions}
+        assert "toy-task" in helps["task"] and "toy-gru" in helps["families"]
+    finally:
+        tasks._REGISTRY.pop("toy-task")
+        models.FAMILIES.pop("toy-gru")
 
 
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--families", "irnn,gru-magic"], "Unknown family gru-magic"),
+        (["--families", "irnn,gru-magic"], "Unknown family 'gru-magic'"),
         (["--task", "sorting"], "Unknown task 'sorting'"),
-        (["--optimizers", ""], "optimizer is empty"),
-        (["--learning-rate", "1e-2,1e-3"], "learning_rate"),
-        (["--trials", "0"], "trials must be >= 1"),
-        (["--tuner", "hyperband"], "invalid choice"),
+        (["--learning-rate", "1e-2,1e-3"], "0 < low <= high"),
+        (["--seeds", "0"], "seeds must be an integer >= 1"),
+        (["--protocol", "grid"], "invalid choice"),
         (["--strategy", "tpu"], "tpu"),
+        (["--eval-every", "50"], "must not exceed steps"),
+        (["--threshold", "0.5"], "wrong side of the trivial baseline"),
+        (["--data", "x:y"], "--data goes with --model"),
+        (["--model", "x:y"], "--model needs --data"),
     ],
 )
 def test_bad_flags_exit_2_with_a_clear_error(args, message, tmp_path, capsys):
     with pytest.raises(SystemExit) as info:
         cli.main(TINY + ["--directory", str(tmp_path / "d")] + args)
     assert info.value.code == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
 
 
-def test_report_of_a_non_search_directory_exits_2(tmp_path, capsys):
+def test_report_of_a_non_study_directory_exits_2(tmp_path, capsys):
     with pytest.raises(SystemExit) as info:
         cli.main(["report", str(tmp_path)])
     assert info.value.code == 2
-    assert "search.json is missing" in capsys.readouterr().err
+    assert "study.json is missing" in capsys.readouterr().err
 
 
-def test_cli_end_to_end_tiny_search(tmp_path, subprocess_env):
-    d = str(tmp_path / "search")
-    out = run_cli(TINY + ["--families", "irnn,np-rnn", "--trials", "2",
-                          "--directory", d], subprocess_env)
-    assert out.returncode == 0, out.stderr[-4000:]
-    assert "Sensitivity" in out.stdout and "np-rnn" in out.stdout
+def test_families_study_end_to_end_and_report_rebuild(tmp_path, capsys):
+    d = str(tmp_path / "study")
+    assert cli.main(TINY + ["--families", "irnn,np-rnn", "--directory", d]) == 0
+    out = capsys.readouterr().out
+    assert "Sensitivity: adding T=8" in out and "Ranked by success" in out
     with open(os.path.join(d, "sensitivity.json")) as f:
         report = json.load(f)
+    assert report["learning_rates"] == [1e-3, 1e-2]
     for family in ("irnn", "np-rnn"):
-        summary = report["families"][family]
-        assert summary["trials"] == 2
-        assert 0.0 <= summary["success_fraction"] <= 1.0
-        assert len(completed_trials(d, family)) == 2
-    assert os.path.getsize(os.path.join(d, "sensitivity.png")) > 0
-    # The report can be rebuilt from the directory alone.
-    rebuilt = run_cli(["report", d], subprocess_env)
-    assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]
-    assert "irnn" in rebuilt.stdout
+        summary = report["candidates"][family]
+        assert summary["trials"] == summary["planned"] == 4
+        low, high = summary["success_interval"]
+        assert 0.0 <= low <= summary["success_fraction"] <= high <= 1.0
+    assert len(stored(d)) == 8
+    assert report["timing"]["trials"] == 8
+    assert 0 < report["timing"]["overhead_fraction"] < 1
+    # The report is rebuilt from the directory alone, at another threshold.
+    assert cli.main(["report", d, "--threshold", "0.2"]) == 0
+    assert os.path.exists(os.path.join(d, "sensitivity_0.2.png"))
+    with open(os.path.join(d, "sensitivity_0.2.json")) as f:
+        loose = json.load(f)
+    assert loose["candidates"]["irnn"]["successes"] >= summary["successes"] * 0
 
 
-def test_a_diverging_trial_is_reported_not_fatal(tmp_path, subprocess_env):
-    d = str(tmp_path / "search")
-    out = run_cli(TINY + ["--families", "irnn", "--trials", "1",
-                          "--learning-rate", "1e6,1e7", "--epochs", "2", "--optimizers", "sgd",
-                          "--clipnorms", "none", "--directory", d],
-                  subprocess_env)
-    assert out.returncode == 0, out.stderr[-4000:]
+def test_the_paper_optimizer_and_sizes_come_from_the_family(tmp_path, capsys):
+    d = str(tmp_path / "study")
+    args = [a for a in TINY]
+    i = args.index("--units")
+    del args[i:i + 2]
+    assert cli.main(args + ["--families", "indrnn", "--optimizer", "paper",
+                            "--seeds", "1", "--learning-rates", "1",
+                            "--directory", d]) == 0
+    capsys.readouterr()
+    (hp, _), = stored(d).values()
+    assert hp["optimizer"] == "adam" and hp["clipvalue"] == 10.0
     with open(os.path.join(d, "sensitivity.json")) as f:
-        irnn = json.load(f)["families"]["irnn"]
-    assert irnn["trials"] == 1 and irnn["diverged"] == 1 and irnn["successes"] == 0
+        assert json.load(f)["details"]["indrnn"].startswith("2 x 128")
 
 
 @tensorflow_only
-def test_resume_after_sigkill_keeps_finished_trials(tmp_path, subprocess_env):
-    d = str(tmp_path / "search")
-    args = TINY + ["--families", "irnn", "--trials", "4", "--directory", d,
-                   "--epochs", "3"]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "keras_rnninit.tuning", *args],
-        env=subprocess_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    deadline = time.time() + 400
-    while time.time() < deadline and len(completed_trials(d, "irnn")) < 2:
-        if process.poll() is not None:
-            break
-        time.sleep(0.2)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    before = completed_trials(d, "irnn")
-    assert 2 <= len(before) < 4, "the search was not interrupted mid-way"
-    out = run_cli(args, subprocess_env)
-    assert out.returncode == 0, out.stderr[-4000:]
-    after = completed_trials(d, "irnn")
-    assert len(after) == 4
-    for trial_id, result in before.items():
-        assert after[trial_id] == result
-    # --overwrite starts over.
-    out = run_cli(TINY + ["--families", "irnn", "--trials", "1", "--directory", d,
-                          "--overwrite"], subprocess_env)
-    assert out.returncode == 0, out.stderr[-4000:]
-    assert len(completed_trials(d, "irnn")) == 1
-
-
-@tensorflow_only
-def test_a_different_search_in_the_same_directory_is_refused(tmp_path, subprocess_env):
-    d = str(tmp_path / "search")
-    out = run_cli(TINY + ["--families", "irnn", "--trials", "1", "--directory", d],
+def test_sigkill_at_two_points_resumes_to_the_uninterrupted_answer(
+        tmp_path, subprocess_env):
+    args = TINY + ["--families", "irnn,np-rnn", "--learning-rates", "3",
+                   "--steps", "30"]
+    reference = str(tmp_path / "reference")
+    out = run_cli(args + ["--directory", reference], subprocess_env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    expected = stored(reference)
+    assert len(expected) == 12
+    d = str(tmp_path / "killed")
+    for stop_after in (2, 7):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "keras_rnninit.tuning", *args, "--directory", d],
+            env=subprocess_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.time() + 400
+        while time.time() < deadline and len(stored(d)) < stop_after:
+            if process.poll() is not None:
+                break
+            time.sleep(0.1)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        assert stop_after <= len(stored(d)) < 12, "not interrupted mid-way"
+    out = run_cli(args + ["--directory", d], subprocess_env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    resumed = stored(d)
+    assert sorted(resumed) == sorted(expected)
+    for key, (hp, value) in expected.items():
+        assert resumed[key][0] == hp
+        assert resumed[key][1] == pytest.approx(value, rel=1e-4)
+    # A different study in the same directory is refused; --overwrite starts over.
+    other = run_cli(args + ["--directory", d, "--seeds", "1"], subprocess_env)
+    assert other.returncode == 2 and "--overwrite" in other.stderr
+    out = run_cli(args + ["--directory", d, "--seeds", "1", "--overwrite"],
                   subprocess_env)
-    assert out.returncode == 0, out.stderr[-4000:]
-    other = run_cli(TINY + ["--families", "irnn", "--trials", "1", "--directory", d,
-                            "--length", "9"], subprocess_env)
-    assert other.returncode == 2
-    assert "--overwrite" in other.stderr and "task_kwargs" in other.stderr
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert len(stored(d)) == 6
 
 
 def free_port():
@@ -166,9 +199,9 @@ def free_port():
 
 @tensorflow_only
 def test_chief_and_two_workers_on_loopback(tmp_path, subprocess_env):
-    d = str(tmp_path / "search")
+    d = str(tmp_path / "study")
     port = free_port()
-    common = TINY + ["--families", "irnn", "--trials", "4", "--directory", d,
+    common = TINY + ["--families", "irnn", "--directory", d,
                      "--oracle-port", str(port), "--timeout", "500"]
     chief = subprocess.Popen(
         [sys.executable, "-m", "keras_rnninit.tuning", *common, "--tuner-id", "chief"],
@@ -193,9 +226,6 @@ def test_chief_and_two_workers_on_loopback(tmp_path, subprocess_env):
     for w, (_, err) in zip(workers, outputs):
         assert w.returncode == 0, err[-3000:]
     assert chief.returncode == 0, chief_out[1][-3000:]
-    trials = completed_trials(d, "irnn")
-    # Each trial ran once: exactly max_trials distinct finished trials.
-    assert len(trials) == 4
+    # Every planned trial ran exactly once, across the two workers.
+    assert len(stored(d)) == 4
     assert "Sensitivity" in chief_out[0]
-    with open(os.path.join(d, "sensitivity.json")) as f:
-        assert json.load(f)["families"]["irnn"]["trials"] == 4
