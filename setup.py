@@ -24,12 +24,16 @@ data = [
     "importlib_resources>=6",
     "scikit-learn>=1.3",
 ]
+# Hyperparameter importance of random-protocol studies: optuna's fANOVA
+# (scikit-learn) and PED-ANOVA evaluators.
+importance = ["optuna>=3.6,<6", "scikit-learn>=1.3"]
 notebooks = ["matplotlib>=3.7", "ipykernel>=6"]
 test = sorted(
     set(
         ["pytest>=8,<10", "pytest-timeout>=2.3", "nbmake>=1.5,<2"]
         + tune
         + data
+        + importance
         + notebooks
     )
 )
@@ -57,6 +61,7 @@ setup(
     extras_require={
         "tune": tune,
         "data": data,
+        "importance": importance,
         "jax": ["jax>=0.4.30,<0.13"],
         "torch": ["torch>=2.4,<2.15"],
         "notebooks": notebooks,

@@ -8,6 +8,7 @@ import time
 
 DEFAULT_FAMILIES = "irnn,irnn-scaled,np-rnn"
 DEFAULT_INITIALIZERS = "glorot_uniform,orthogonal,identity,keras_rnninit>NPInit"
+COMMON_CLIPNORM = 1.0
 
 EPILOG = """\
 Your own model (any Sequential or functional Keras model with recurrent
@@ -141,8 +142,9 @@ def search_parser():
                         "For --model, the model's own unless set "
                         "(default: %(default)s)")
     g.add_argument("--clipnorm", type=float, default=None,
-                   help="one gradient-clip norm for every candidate (default: "
-                        "each family's paper setting, e.g. 1 for IRNN)")
+                   help="one gradient-clip norm for every candidate; 0 = none "
+                        "(default: 1 with one --optimizer for all, each "
+                        "family's paper setting with --optimizer paper)")
     g.add_argument("--space", default=None, metavar="FILE",
                    help="random protocol: a JSON or YAML file with keys "
                         "clipnorm [values], optimizer [names], init_scale "
@@ -157,7 +159,7 @@ def search_parser():
                    help="random protocol: do not vary the families' initializer "
                         "scales (iRNN gain, np-RNN input scale, IndRNN gamma)")
     g = p.add_argument_group("budget")
-    g.add_argument("--steps", type=int, default=600,
+    g.add_argument("--steps", type=int, default=1000,
                    help="optimizer steps per trial at most; a trial stops "
                         "earlier once it reaches the threshold (default: "
                         "%(default)s)")
@@ -326,6 +328,9 @@ def _settings(args, parser):
     )
     if args.optimizer != "paper":
         settings["optimizer"] = args.optimizer
+        # One optimizer for all: one clipping for all too.
+        if args.clipnorm is None:
+            settings["clipnorm"] = COMMON_CLIPNORM
     return settings
 
 

@@ -12,6 +12,7 @@ keras-tuner's `trial.json`: its hyperparameters, seed, curve and timings.
 """
 
 import dataclasses
+import glob
 import json
 import math
 import os
@@ -358,7 +359,8 @@ class StudyTuner(keras_tuner.Tuner):
                 "step": step_seconds,
             },
         }
-        trial_dir = self.oracle._get_trial_dir(trial.trial_id)
+        trial_dir = self.get_trial_dir(trial.trial_id)
+        os.makedirs(trial_dir, exist_ok=True)
         with open(os.path.join(trial_dir, RESULT_FILE), "w") as f:
             json.dump(result, f, indent=1)
         self._log_trial(result)
@@ -372,9 +374,8 @@ class StudyTuner(keras_tuner.Tuner):
         return {s.objective: float(reported)}
 
     def _log_trial(self, result):
-        done = sum(
-            1 for t in self.oracle.trials.values() if t.status == "COMPLETED"
-        ) + 1
+        # Counted from the directory: a worker's oracle is a remote client.
+        done = len(glob.glob(os.path.join(self.project_dir, "trial_*", RESULT_FILE)))
         hp = result["hyperparameters"]
         if result["diverged"]:
             outcome = "diverged"
