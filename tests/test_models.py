@@ -32,9 +32,10 @@ def rnn_layers(model):
 def test_every_family_builds_and_trains_one_step(family, task):
     model = build_model(family, task, units=8, seed=1)
     assert model.output_shape == (None, 1)
-    assert len(rnn_layers(model)) == 1
+    # Each family at its paper's depth unless told otherwise (IndRNN: 2).
+    assert len(rnn_layers(model)) == FAMILIES[family].layers
     assert model.loss == "mse"
-    rnn, head = rnn_layers(model)[0], model.get_layer("head")
+    rnn, head = rnn_layers(model)[-1], model.get_layer("head")
     before = [weights(rnn, "kernel"), weights(head, "kernel")]
     logs = model.fit(task.train.take(1), verbose=0, shuffle=False).history
     assert np.isfinite(logs["loss"][0]) and "mse" in logs
@@ -196,3 +197,34 @@ def test_indrnn_inputs_follow_the_authors_kaiming_uniform(task):
     limit = np.sqrt(3 * (2 / 65) / 64)
     assert np.abs(kernel).max() <= limit
     assert np.abs(kernel).max() > 0.9 * limit
+
+
+def test_families_declare_their_papers_settings(task):
+    assert FAMILIES["indrnn"].paper_settings() == {
+        "units": 128, "layers": 2, "optimizer": "adam", "clipnorm": None,
+        "clipvalue": 10.0}
+    assert FAMILIES["irnn"].paper_settings()["optimizer"] == "sgd"
+    assert FAMILIES["irnn"].paper_settings()["clipnorm"] == 1.0
+    model = build_model("indrnn", task)
+    assert [layer.units for layer in rnn_layers(model)] == [128, 128]
+    assert len(rnn_layers(build_model("np-rnn", task))) == 1
+    assert rnn_layers(build_model("np-rnn", task))[0].units == 100
+
+
+def test_register_family_adds_a_buildable_family(task):
+    from keras_rnninit.models import FamilySpec
+    from keras_rnninit.models import register_family
+
+    def make_layer(units, hp, task, index, num_layers, return_sequences, seed):
+        return keras.layers.GRU(units, return_sequences=return_sequences)
+
+    spec = FamilySpec("test-gru", "GRU", (), make_layer=make_layer, units=6)
+    register_family(spec)
+    try:
+        assert rnn_layers(build_model("test-gru", task))[0].units == 6
+        with pytest.raises(ValueError, match="already registered"):
+            register_family(spec)
+        with pytest.raises(ValueError, match="make_layer"):
+            register_family(FamilySpec("x", "x", ()), overwrite=True)
+    finally:
+        FAMILIES.pop("test-gru")

@@ -14,7 +14,13 @@ import pytest
 nbformat = pytest.importorskip("nbformat")
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
-NOTEBOOKS = ("quickstart", "adding_problem", "sequential_mnist", "sensitivity")
+NOTEBOOKS = (
+    "quickstart",
+    "adding_problem",
+    "sequential_mnist",
+    "sensitivity",
+    "your_own_model",
+)
 COLAB = (
     "https://colab.research.google.com/github/keras-rnninit/keras-rnninit/"
     "blob/main/examples/{}.ipynb"

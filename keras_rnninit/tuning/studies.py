@@ -30,12 +30,18 @@ from keras_rnninit.tuning.study import StudySettings
 from keras_rnninit.tuning.study import run_study
 
 
-VALIDATION_BATCH = 1024
+def _validation(validation):
+    """The validation set as `(x, y)` arrays, which each trial evaluates in
+    large batches (a validation pass then costs a few train steps)."""
+    import numpy as np
+    import tensorflow as tf
 
-
-def _validation(dataset):
-    # Few large batches: a validation pass then costs a few train steps.
-    return dataset.unbatch().batch(VALIDATION_BATCH).cache()
+    if isinstance(validation, tuple):
+        return validation
+    if validation.cardinality() == tf.data.INFINITE_CARDINALITY:
+        raise StudyError("The validation dataset is infinite (does it .repeat()?).")
+    xs, ys = zip(*validation.as_numpy_iterator())
+    return np.concatenate(xs), np.concatenate(ys)
 
 
 def task_factory(task, task_kwargs=None, batch_size=32):
@@ -127,7 +133,7 @@ def preflight(candidate, data, objective):
     its data fails with one clear line before the first trial."""
     import keras
 
-    train, validation = data(0)
+    train, _ = data(0)
     try:
         model = candidate.build({"learning_rate": 1e-3, "optimizer": None}, 0)
     except StudyError:

@@ -30,6 +30,7 @@ from keras_rnninit.tuning.space import SearchSpace
 STUDY_FILE = "study.json"
 PROJECT = "trials"
 RESULT_FILE = "result.json"
+VALIDATION_BATCH = 1024
 
 
 @dataclasses.dataclass
@@ -322,14 +323,23 @@ class StudyTuner(keras_tuner.Tuner):
         with keras_tuner.engine.tuner.maybe_distribute(self.distribution_strategy):
             model = self.candidates[hp["candidate"]].build(hp, seed)
         built = time.perf_counter()
+        # Arrays are evaluated in large batches; a dataset as it is batched.
+        if isinstance(validation, tuple):
+            evaluate = dict(x=validation[0], y=validation[1],
+                            batch_size=VALIDATION_BATCH)
+            fit_validation = dict(validation_data=validation,
+                                  validation_batch_size=VALIDATION_BATCH)
+        else:
+            evaluate = dict(x=validation)
+            fit_validation = dict(validation_data=validation)
         initial = None
         if s.baseline is None:
-            initial = _float(model.evaluate(validation, verbose=0, return_dict=True)
+            initial = _float(model.evaluate(verbose=0, return_dict=True, **evaluate)
                              .get(s.objective.removeprefix("val_")))
         monitor = TrialMonitor(s.objective, s.direction, s.threshold, s.eval_every)
         fit_start = time.perf_counter()
         model.fit(
-            train.repeat(), validation_data=validation,
+            train.repeat(), **fit_validation,
             steps_per_epoch=s.eval_every, epochs=s.steps // s.eval_every,
             callbacks=[monitor], verbose=self.fit_verbose, shuffle=False,
         )
@@ -431,7 +441,8 @@ def run_study(settings, candidates, data, overwrite=False, tf_strategy=None,
     Args:
         settings: a `StudySettings`.
         candidates: `Candidate`s, named as `settings.candidates`.
-        data: `seed -> (train, validation)` datasets; `train` is repeated.
+        data: `seed -> (train, validation)`: `train` a dataset (repeated),
+            `validation` a dataset or `(x, y)` arrays.
         overwrite: delete the directory's previous trials first.
         tf_strategy: a `tf.distribute.Strategy` each trial builds under.
         log: where the one-line-per-trial progress goes.

@@ -106,9 +106,10 @@ def data_provider(function, batch_size, flag="--data"):
     """`seed -> (train, validation)` tf.data datasets from a user's function.
 
     `function()` returns `(train, validation)`, each a `tf.data.Dataset` of
-    `(x, y)` batches or an `(x, y)` pair of arrays. Arrays are batched and
-    shuffled with the trial's seed (so seeds also vary the data order); a
-    dataset is used as given. If the function takes `seed`, it gets it.
+    `(x, y)` batches or an `(x, y)` pair of arrays. Training arrays are
+    batched and shuffled with the trial's seed (so seeds also vary the data
+    order); validation arrays stay arrays; a dataset is used as given. If the
+    function takes `seed`, it gets it.
     """
     import tensorflow as tf
 
@@ -136,10 +137,6 @@ def data_provider(function, batch_size, flag="--data"):
             train = tf.data.Dataset.from_tensor_slices(train).shuffle(
                 len(train[0]), seed=seed, reshuffle_each_iteration=True
             ).batch(batch_size)
-        if not _is_dataset(validation):
-            validation = tf.data.Dataset.from_tensor_slices(validation).batch(
-                max(batch_size, 256)
-            )
         return train, validation
 
     return provide
