@@ -5,7 +5,7 @@ compares; these functions are what a user would write:
 
     rnninit-tune --model benchmarks/byo_models.py:lstm \\
         --data benchmarks/byo_models.py:adding_data \\
-        --initializers glorot_uniform,orthogonal,identity,keras_rnninit>NPInit \\
+        --initializers 'glorot_uniform,orthogonal,identity,keras_rnninit>NPInit' \\
         --threshold 0.01 --baseline 0.1667
 """
 

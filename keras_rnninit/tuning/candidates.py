@@ -153,7 +153,8 @@ def with_recurrent_initializer(model, initializer):
     Every `keras.layers.RNN` (SimpleRNN, LSTM, GRU, IndRNN, any RNN whose
     cell has a `recurrent_initializer`), also inside `Bidirectional`, is
     rebuilt from its config with the new initializer; every other layer is
-    rebuilt unchanged. The copy has fresh weights and is not compiled.
+    rebuilt unchanged. The copy has fresh weights; compile it (`recompile`)
+    before training.
 
     Raises:
         StudyError: the model cannot be cloned (a subclassed model) or has

@@ -2,20 +2,21 @@
 
 import argparse
 import os
+import shlex
 import signal
 import sys
 import time
 
 DEFAULT_FAMILIES = "irnn,irnn-scaled,np-rnn"
 DEFAULT_INITIALIZERS = "glorot_uniform,orthogonal,identity,keras_rnninit>NPInit"
-COMMON_CLIPNORM = 1.0
 
 EPILOG = """\
 Your own model (any Sequential or functional Keras model with recurrent
 layers): every recurrent layer is rebuilt with each initializer, nothing else
 changed, and the initializers are compared:
   rnninit-tune --model my_models:make_model --data my_data:load \\
-      --initializers orthogonal,identity,keras_rnninit>NPInit --threshold 0.05
+      --initializers 'orthogonal,identity,keras_rnninit>NPInit' --threshold 0.05
+(Quote the list: an unquoted > is a shell redirection.)
 make_model() returns a compiled model (its loss, metrics and optimizer are
 kept; each trial sets the learning rate); load() returns (train, validation),
 each a tf.data.Dataset of batches or an (x, y) pair of arrays.
@@ -134,13 +135,12 @@ def search_parser():
     g.add_argument("--trials", type=int, default=10,
                    help="random protocol: configurations per candidate "
                         "(default: %(default)s)")
-    g.add_argument("--optimizer", default="adam",
+    g.add_argument("--optimizer", default=None,
                    choices=("adam", "sgd", "rmsprop", "paper"),
                    help="one optimizer for every family, so that only the "
                         "initialization differs; 'paper' gives each family its "
                         "paper's (SGD for IRNN and np-RNN, Adam for IndRNN). "
-                        "For --model, the model's own unless set "
-                        "(default: %(default)s)")
+                        "(default: adam; with --model, the model's own)")
     g.add_argument("--clipnorm", type=float, default=None,
                    help="one gradient-clip norm for every candidate; 0 = none "
                         "(default: 1 with one --optimizer for all, each "
@@ -299,6 +299,14 @@ def _start_timeout(seconds):
     signal.setitimer(signal.ITIMER_REAL, seconds)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: stop, keep what is finished, say how to resume."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
 def print_report(directory, threshold=None):
     from keras_rnninit.tuning import report as report_lib
 
@@ -326,11 +334,11 @@ def _settings(args, parser):
         seed=args.seed,
         space=_space(args, parser),
     )
-    if args.optimizer != "paper":
-        settings["optimizer"] = args.optimizer
-        # One optimizer for all: one clipping for all too.
-        if args.clipnorm is None:
-            settings["clipnorm"] = COMMON_CLIPNORM
+    # Families: one optimizer for all unless --optimizer paper; a user's
+    # model: its own optimizer unless --optimizer names one.
+    optimizer = args.optimizer or (None if args.model else "adam")
+    if optimizer not in (None, "paper"):
+        settings["optimizer"] = optimizer
     return settings
 
 
@@ -367,8 +375,6 @@ def run(args, parser):
             parser.error("--model needs --data MODULE:FUNCTION too.")
         model_fn = user_code.load_function(args.model, "--model")
         data_fn = user_code.load_function(args.data, "--data")
-        if args.optimizer == "adam" and "--optimizer" not in sys.argv:
-            settings.pop("optimizer", None)  # the model's own optimizer
         direction = args.direction or (
             "max" if "acc" in args.objective else "min")
         directory = args.directory or os.path.join(
@@ -418,15 +424,17 @@ def main(argv=None):
     from keras_rnninit.tuning.study import is_worker
 
     started = time.time()
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         directory = run(args, parser)
     except (SpaceError, StrategyError, StudyError) as e:
         parser.error(str(e))
-    except KeyboardInterrupt:
-        print("\nrnninit-tune: interrupted; finished trials are saved. Re-run "
-              "the same command to resume:\n  rnninit-tune "
-              + " ".join(sys.argv[1:] if argv is None else argv), file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        command = " ".join(shlex.quote(a) for a in ["rnninit-tune", *argv])
+        print(f"\nrnninit-tune: stopped; finished trials are saved in "
+              f"{args.directory or 'the study directory'}. To resume: {command}",
+              file=sys.stderr, flush=True)
+        return 143 if isinstance(e, Terminated) else 130
     if is_worker():
         print(f"worker {os.environ['KERASTUNER_TUNER_ID']} done in "
               f"{time.time() - started:.0f} s")

@@ -38,6 +38,29 @@ def learning_rate_grid(low, high, count):
     return [float(f"{low * 10 ** (i * step):.3g}") for i in range(count)]
 
 
+COMMON_CLIPNORM = 1.0
+
+
+def optimizer_defaults(candidate, optimizer=None, clipnorm=None):
+    """The sweep's optimizer settings for `candidate`.
+
+    One optimizer for every candidate comes with one clipping for every
+    candidate (`clipnorm`, 1 unless given), so that only the models differ;
+    without one, each candidate keeps its own optimizer and clipping (the
+    paper's, for a built-in family; the model's own, for a user's model,
+    whose optimizer None means "as compiled").
+    """
+    if optimizer is not None:
+        return {"optimizer": optimizer,
+                "clipnorm": COMMON_CLIPNORM if clipnorm is None else clipnorm,
+                "clipvalue": 0.0}
+    if candidate.optimizer is None:
+        return {"optimizer": None, "clipnorm": None, "clipvalue": None}
+    return {"optimizer": candidate.optimizer,
+            "clipnorm": (candidate.clipnorm if clipnorm is None else clipnorm) or 0.0,
+            "clipvalue": candidate.clipvalue or 0.0}
+
+
 def _sample(rng, low, high, sampling):
     if sampling == "log":
         return float(math.exp(rng.uniform(math.log(low), math.log(high))))
@@ -48,13 +71,8 @@ def _configurations(candidate, protocol, learning_rates, space, trials,
                     optimizer, clipnorm, study_seed):
     if protocol == "sweep":
         for index, lr in enumerate(learning_rates):
-            values = {"learning_rate": lr}
-            values["optimizer"] = optimizer or candidate.optimizer
-            values["clipnorm"] = (
-                candidate.clipnorm if clipnorm is None else clipnorm
-            ) or 0.0
-            values["clipvalue"] = candidate.clipvalue or 0.0
-            yield index, values
+            yield index, {"learning_rate": lr,
+                          **optimizer_defaults(candidate, optimizer, clipnorm)}
         return
     for index in range(trials):
         rng = np.random.default_rng(derive_seed(study_seed, candidate.name, index))

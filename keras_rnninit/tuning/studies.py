@@ -16,7 +16,8 @@ tuning.study_initializers("runs/mine", make_model, ((x, y), (x_val, y_val)),
 Both take the study settings of `StudySettings` as keyword arguments
 (`protocol`, `learning_rates`, `learning_rate_range`, `seeds`, `steps`,
 `eval_every`, `optimizer`, ...), run the study (resuming it if the directory
-holds it) and write the report.
+holds it) and return its `StudySettings`; `write_report(directory)` writes
+the report.
 """
 
 from keras_rnninit import models
@@ -84,7 +85,7 @@ def study_families(directory, task="adding", task_kwargs=None, families=(),
                    units=None, layers=None, batch_size=32, threshold=None,
                    overwrite=False, tf_strategy=None, log=print, fit_verbose=0,
                    force=False, **settings):
-    """Runs a study of built-in families on a registered task; returns the report.
+    """Runs a study of built-in families on a registered task.
 
     Args:
         directory: the study directory.
@@ -95,6 +96,9 @@ def study_families(directory, task="adding", task_kwargs=None, families=(),
         batch_size: training batch size.
         threshold: success threshold (default: the task's).
         **settings: `StudySettings` fields.
+
+    Returns:
+        The study's `StudySettings`.
     """
     unknown = [f for f in families if f not in models.FAMILIES]
     if unknown:
@@ -182,6 +186,9 @@ def study_initializers(directory, model_fn, data, initializers,
         baseline: the objective of a trivial model, or None for each trial's
             objective at initialization.
         **settings: `StudySettings` fields.
+
+    Returns:
+        The study's `StudySettings`.
     """
     if threshold is None:
         raise StudyError(

@@ -74,3 +74,16 @@ def test_training_seed_is_stable_and_distinct():
     assert len(set(seeds)) == 5
     assert seeds == [protocols.training_seed(0, i) for i in range(5)]
     assert all(0 <= s < 2**31 for s in seeds)
+
+
+def test_one_optimizer_for_all_brings_one_clip_norm_for_all():
+    a, b = candidate("a", clipnorm=None), candidate("b", clipnorm=10.0)
+    entries = protocols.plan([a, b], "sweep", [1e-3], seeds=1, optimizer="adam")
+    assert {(e["optimizer"], e["clipnorm"], e["clipvalue"]) for e in entries} == {
+        ("adam", protocols.COMMON_CLIPNORM, 0.0)}
+
+
+def test_a_users_model_keeps_its_own_optimizer_and_records_no_clipping():
+    own = candidate("mine", optimizer=None, clipnorm=None)
+    entry, = protocols.plan([own], "sweep", [1e-3], seeds=1)
+    assert entry["optimizer"] is None and entry["clipnorm"] is None

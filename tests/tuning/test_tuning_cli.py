@@ -229,3 +229,26 @@ def test_chief_and_two_workers_on_loopback(tmp_path, subprocess_env):
     # Every planned trial ran exactly once, across the two workers.
     assert len(stored(d)) == 4
     assert "Sensitivity" in chief_out[0]
+
+
+@tensorflow_only
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_an_interrupt_stops_cleanly_and_says_how_to_resume(
+        signum, code, tmp_path, subprocess_env):
+    d = str(tmp_path / "study")
+    args = TINY + ["--families", "irnn", "--learning-rates", "4", "--directory", d]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "keras_rnninit.tuning", *args],
+        env=subprocess_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.time() + 300
+    while time.time() < deadline and not stored(d) and process.poll() is None:
+        time.sleep(0.1)
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == code, err[-2000:]
+    assert "Traceback" not in err
+    assert f"To resume: rnninit-tune {' '.join(args[:4])}" in err
+    out = run_cli(args, subprocess_env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert len(stored(d)) == 8
