@@ -159,12 +159,13 @@ def search_parser():
                    help="random protocol: do not vary the families' initializer "
                         "scales (iRNN gain, np-RNN input scale, IndRNN gamma)")
     g = p.add_argument_group("budget")
-    g.add_argument("--steps", type=int, default=1000,
+    g.add_argument("--steps", type=int, default=2000,
                    help="optimizer steps per trial at most; a trial stops "
                         "earlier once it reaches the threshold (default: "
                         "%(default)s)")
-    g.add_argument("--eval-every", type=int, default=100,
-                   help="steps between validations (default: %(default)s)")
+    g.add_argument("--eval-every", type=int, default=200,
+                   help="steps between validations: the resolution of the "
+                        "steps to the threshold (default: %(default)s)")
     g.add_argument("--batch-size", type=int, default=32,
                    help="batch size (default: %(default)s)")
     g.add_argument("--seed", type=int, default=0,

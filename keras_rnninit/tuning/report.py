@@ -467,10 +467,13 @@ def plot(report, path):
     ax.legend(fontsize=7)
     if sweep:
         ax = axes[1]
+        count = len(report["candidates"])
         for i, (name, s) in enumerate(report["candidates"].items()):
             points = sorted(s["by_learning_rate"].values(),
                             key=lambda v: v["learning_rate"])
-            ax.plot([p["learning_rate"] for p in points],
+            # A small offset per candidate, so that equal fractions stay visible.
+            dodge = 10 ** (0.015 * (i - (count - 1) / 2))
+            ax.plot([p["learning_rate"] * dodge for p in points],
                     [p["successes"] / p["seeds"] for p in points],
                     color=colors[i % len(colors)], marker="o", label=name)
         ax.set_xscale("log")
