@@ -322,6 +322,19 @@ def _title(report):
     return f"Sensitivity: {report['description']}"
 
 
+def cost(timing):
+    """One sentence: trials, time, steps/s, trials/hour, per-trial overhead."""
+    t = timing
+    return (
+        f"{t['trials']} trials in {t['seconds'] / 60:.1f} min: "
+        f"{t['mean_trial_seconds']:.1f} s a trial, "
+        f"{t['trials_per_hour']:.0f} trials/hour, "
+        f"{t['steps_per_second']:.0f} steps/s while training; per-trial "
+        f"overhead (build, compile, validation) "
+        f"{100 * t['overhead_fraction']:.1f}% of trial time."
+    )
+
+
 def markdown(report):
     symbol = objective_lib.comparison_symbol(report["direction"])
     baseline = (f"trivial baseline {report['baseline']:.4g}"
@@ -368,16 +381,7 @@ def markdown(report):
                 lines.append(f"- {name}: {imp}")
         lines.append("")
     if report["timing"]:
-        t = report["timing"]
-        lines += [
-            "## Cost", "",
-            f"{t['trials']} trials in {t['seconds'] / 60:.1f} min: "
-            f"{t['mean_trial_seconds']:.1f} s a trial, "
-            f"{t['trials_per_hour']:.0f} trials/hour, "
-            f"{t['steps_per_second']:.0f} steps/s while training; per-trial "
-            f"overhead (build, compile, validation) "
-            f"{100 * t['overhead_fraction']:.1f}% of trial time.", "",
-        ]
+        lines += ["## Cost", "", cost(report["timing"]), ""]
     lines += ["## Every trial", "",
               "| candidate | learning rate | seed | objective | steps to threshold |",
               "|---|---|---|---|---|"]
@@ -410,6 +414,8 @@ def terminal_table(report, width=None):
     console = Console(file=buffer, width=width)
     console.print(table)
     console.print(report["verdict"])
+    if report["timing"]:
+        console.print("Cost: " + cost(report["timing"]))
     return buffer.getvalue()
 
 
