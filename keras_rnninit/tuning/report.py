@@ -50,7 +50,8 @@ def read_results(directory):
                 "candidate": values["candidate"], "config": key[1],
                 "seed": key[2], "hyperparameters": values, "value": None,
                 "diverged": False, "status": "FAILED",
-                "message": (trial.get("message") or "").strip().splitlines()[-1:],
+                "message": ((trial.get("message") or "").strip().splitlines()
+                            or [""])[-1],
             }
         else:
             continue  # running, or interrupted and not yet rerun
@@ -85,6 +86,7 @@ def candidate_summary(records, settings, threshold, baseline, planned):
         "success_fraction": len(success) / n if n else None,
         "success_interval": [low, high],
         "diverged": len(diverged),
+        "errors": sorted({r["message"] for r in failed if r.get("message")}),
         "diverged_fraction": len(diverged) / n if n else None,
         "best": None,
         "median": None,
@@ -207,6 +209,11 @@ def verdict(report):
     if unclear and clear:
         sentence += " Not clear: " + ", ".join(
             f"{c['a']} vs {c['b']} (p={c['p']:.2g})" for c in unclear) + "."
+    failed = {c: s for c, s in summaries.items() if s["failed"]}
+    if failed:
+        sentence += " Trials that failed with an error count as failures: " + ", ".join(
+            f"{c} {s['failed']} ({s['errors'][0]})" for c, s in failed.items()
+        ) + ". Fix the cause and re-run the same command: failed trials run again."
     missing = sum(s["planned"] - s["trials"] for s in summaries.values())
     if missing > 0:
         sentence += (f" {missing} planned trial(s) have not run yet: re-run the "
@@ -287,6 +294,7 @@ COLUMNS = [
     ("candidate", "candidate"),
     ("success", "success (95% CI)"),
     ("diverged", "diverged"),
+    ("failed", "errors"),
     ("lr_sensitivity", "LR sensitivity"),
     ("band", "LR band (decades)"),
     ("steps", "median steps"),
@@ -310,6 +318,7 @@ def _row(name, s):
         f"{s['successes']}/{s['trials']} {_percent(s['success_fraction'])} "
         f"({_percent(low)}-{_percent(high)})",
         f"{s['diverged']}/{s['trials']}",
+        f"{s['failed']}/{s['trials']}" if s["failed"] else "-",
         sensitivity,
         band,
         "-" if s["median_steps_to_threshold"] is None

@@ -202,28 +202,35 @@ def _prepare_directory(settings, overwrite):
 class PlanOracle(keras_tuner.Oracle):
     """A keras-tuner oracle that serves a fixed plan of trials, in order.
 
-    A planned trial already started (finished, failed, or interrupted and
-    queued for retry by keras-tuner) is never served twice; so a resumed study
-    runs exactly the trials an uninterrupted one would, the interrupted one
-    again with its own hyperparameters.
+    A planned trial that finished, or that is running or queued for retry by
+    keras-tuner (interrupted), is never served again; so a resumed study runs
+    exactly the trials an uninterrupted one would, the interrupted one again
+    with its own hyperparameters. A trial that failed with an error in an
+    earlier run is tried once more in each new run.
     """
 
     def __init__(self, entries, objective, **kwargs):
         super().__init__(
-            objective=objective, max_trials=len(entries),
+            objective=objective,
+            # Room for a new run's retries of earlier failures.
+            max_trials=10 * len(entries),
             # A trial that raises is recorded as failed; the study goes on.
-            max_consecutive_failed_trials=len(entries) + 1, **kwargs,
+            max_consecutive_failed_trials=10 * len(entries) + 1, **kwargs,
         )
         self.entries = entries
+        self._served = set()
 
     def populate_space(self, trial_id):
-        started = {
+        done = {
             protocols.entry_key(trial.hyperparameters.values)
             for trial in self.trials.values()
             if trial.hyperparameters.values
+            and trial.status not in ("FAILED", "INVALID")
         }
         for values in self.entries:
-            if protocols.entry_key(values) not in started:
+            key = protocols.entry_key(values)
+            if key not in done and key not in self._served:
+                self._served.add(key)
                 return {"status": "RUNNING", "values": dict(values)}
         return {"status": "STOPPED"}
 
@@ -310,7 +317,7 @@ class StudyTuner(keras_tuner.Tuner):
         self.data = data
         self.log = log
         self.fit_verbose = fit_verbose
-        self.planned = oracle.max_trials
+        self.planned = len(oracle.entries)
         self.started = time.time()
 
     def run_trial(self, trial, *args, **kwargs):

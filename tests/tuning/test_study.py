@@ -254,3 +254,30 @@ def test_bad_user_input_is_one_line_and_exit_2(change, message, tmp_path,
     assert message in err
     assert "Traceback" not in err
     assert len(err.strip().splitlines()[-1]) < 400
+
+
+def test_failed_trials_are_reported_and_run_again_on_resume(tmp_path, user_module):
+    common = dict(objective="val_mse", threshold=1e-9, log=lambda *a: None,
+                  **dict(TINY, seeds=1))
+    d = str(tmp_path / "study")
+    calls = []
+
+    def broken_once():
+        calls.append(1)
+        if len(calls) == 3:  # the preflight, a trial, then this trial
+            raise RuntimeError("out of memory")
+        return user_module.make_model()
+
+    broken_once.__name__ = "make_model"
+    study_initializers(d, broken_once, user_module.load, ["orthogonal"], **common)
+    report = report_lib.build_report(d)
+    summary = report["candidates"]["orthogonal"]
+    assert summary["trials"] == 2 and summary["failed"] == 1
+    assert "out of memory" in summary["errors"][0]
+    assert "failed with an error" in report["verdict"]
+    assert "errors" in report_lib.markdown(report)
+    study_initializers(d, user_module.make_model, user_module.load, ["orthogonal"],
+                       **common)
+    summary = report_lib.build_report(d)["candidates"]["orthogonal"]
+    assert summary["trials"] == 2 and summary["failed"] == 0
+    assert len(results(d)) == 2
