@@ -123,9 +123,15 @@ def study_families(directory, task="adding", task_kwargs=None, families=(),
         **settings,
     )
 
+    validation_sets = {}
+
     def data(seed):
         t = make_task(seed)
-        return t.train, _validation(t.validation)
+        # The validation arrays are fixed for a seed: made once. (The
+        # training set is not shared: it draws new examples each pass.)
+        if seed not in validation_sets:
+            validation_sets[seed] = _validation(t.validation)
+        return t.train, validation_sets[seed]
 
     run_study(study, candidates, data, overwrite=overwrite,
               tf_strategy=tf_strategy, log=log, fit_verbose=fit_verbose)
