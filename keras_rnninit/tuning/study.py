@@ -319,6 +319,7 @@ class StudyTuner(keras_tuner.Tuner):
         self.fit_verbose = fit_verbose
         self.planned = len(oracle.entries)
         self.started = time.time()
+        self.run_count = 0
 
     def run_trial(self, trial, *args, **kwargs):
         s = self.settings
@@ -401,12 +402,15 @@ class StudyTuner(keras_tuner.Tuner):
                        f"{result['steps_to_threshold']}")
         else:
             outcome = f"best {result['value']:.4g}"
+        self.run_count += 1
         elapsed = time.time() - self.started
+        left = elapsed / self.run_count * max(0, self.planned - done) / 60
         self.log(
             f"[{done}/{self.planned}] {result['candidate']} "
             f"lr={hp['learning_rate']:.3g} seed={result['seed']}: "
             f"{self.settings.objective} {outcome} "
-            f"({result['seconds']['total']:.1f} s, {elapsed / 60:.1f} min so far)"
+            f"({result['seconds']['total']:.1f} s; {elapsed / 60:.1f} min so far, "
+            f"about {left:.0f} min left)"
         )
 
     def save_model(self, trial_id, model, step=0):
