@@ -274,19 +274,24 @@ def test_fused_with_dropout_equals_generic(rng):
     np.testing.assert_allclose(outs[0], outs[1], atol=1e-5)
 
 
-def test_use_fused_true_raises_when_unavailable(rng):
+def test_use_fused_true_warns_with_the_reason(rng):
+    import warnings
+
     x = inputs(rng)
-    layer = IndRNN(N, use_fused=True)
     if not HAS_FUSED:
-        with pytest.raises(ValueError, match="use_fused"):
-            layer(x)
+        with pytest.warns(UserWarning, match=f"{BACKEND} backend"):
+            IndRNN(N, use_fused=True)(x)
         return
-    with pytest.raises(ValueError, match="mask"):
-        layer(x, mask=np.ones((B, T), bool))
+    layer = IndRNN(N, activation="softplus", use_fused=True)
+    with pytest.warns(UserWarning, match="use_fused=True.*softplus"):
+        layer(x)
     layer = IndRNN(N, recurrent_dropout=0.2, use_fused=True)
-    with pytest.raises(ValueError, match="recurrent_dropout"):
+    with pytest.warns(UserWarning, match="recurrent_dropout"):
         layer(x, training=True)
-    layer(x, training=False)  # recurrent dropout is off in inference
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        layer(x, training=False)  # recurrent dropout is off in inference
+        layer(x, mask=np.ones((B, T), bool))  # masks are fused
 
 
 @pytest.mark.skipif(BACKEND != "tensorflow", reason="tf.distribute")
