@@ -29,6 +29,9 @@ from keras_rnninit.layers import _checks
 # Activations whose derivative the backward pass writes from the output.
 FUSED_ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 FUSED_BACKENDS = ("tensorflow", "jax")
+# With this many input features or fewer, `x W` is cheaper to compute
+# where it is used than to store for all steps.
+FEW_FEATURES = 4
 
 
 def activation_name(activation):
@@ -59,6 +62,19 @@ def derivative_from_output(name, h):
 def backend_module():
     backend = keras.backend.backend()
     return importlib.import_module(f"keras_rnninit.layers._fused_{backend}")
+
+
+def _project(x, kernel):
+    """`x @ kernel` over all steps."""
+    features = kernel.shape[0]
+    if keras.backend.backend() == "jax" and features <= FEW_FEATURES:
+        # XLA's CPU dot is slow for a contraction over a few features (e.g.
+        # pixel MNIST's one): broadcast products fuse with their consumer.
+        z = x[..., :1] * kernel[0]
+        for f in range(1, features):
+            z = z + x[..., f : f + 1] * kernel[f]
+        return z
+    return ops.matmul(x, kernel)
 
 
 class FusedRNN(keras.layers.RNN):
@@ -119,12 +135,9 @@ class FusedRNN(keras.layers.RNN):
         if self.go_backwards:
             x = ops.flip(x, axis=1)
             mask = None if mask is None else ops.flip(mask, axis=1)
-        z = ops.matmul(x, ops.cast(cell.kernel, dtype))
-        if cell.bias is not None:
-            z = z + ops.cast(cell.bias, dtype)
         states = [ops.cast(s, dtype) for s in keras.tree.flatten(initial_state)]
         result, new_states = self._fused_recurrence(
-            z,
+            x,
             states,
             mask,
             activation=activation_name(cell.activation),
@@ -155,13 +168,21 @@ class FusedRNN(keras.layers.RNN):
             return ops.cast(ops.cumsum(mask, axis=1) > 0, mask.dtype)
         return None
 
-    def _fused_recurrence(self, z, states, mask, activation, training):
-        """Runs the recurrence over `z = x W + b` (batch-major).
+    def _fused_recurrence(self, x, states, mask, activation, training):
+        """Runs the recurrence over the (dropped-out, time-ordered) inputs.
 
         Returns all states `(batch, steps, units)` when `return_sequences`,
         else the last one, and the list of new layer states.
         """
         raise NotImplementedError
+
+    def _input_projection(self, x):
+        """`z = x W + b` for all steps, in the compute dtype."""
+        dtype = self.cell.compute_dtype
+        z = _project(x, ops.cast(self.cell.kernel, dtype))
+        if self.cell.bias is not None:
+            z = z + ops.cast(self.cell.bias, dtype)
+        return z
 
     def get_config(self):
         config = super().get_config()

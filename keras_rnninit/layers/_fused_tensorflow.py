@@ -45,21 +45,23 @@ def _stop(*tensors):
 
 
 def _op(forward, backward, return_sequences, training):
-    """Joins compiled `forward(save)` and `backward` into one op."""
+    """Joins compiled `forward[save](*inputs)` and
+    `backward(g, states, *inputs)` into one op. The last input (mask or
+    schedule) gets no gradient."""
     save = return_sequences or training
 
     @tf.custom_gradient
-    def op(z, recurrent, h0, schedule):
-        h_last, hs = forward[save](*_stop(z, recurrent, h0, schedule))
+    def op(*inputs):
+        h_last, hs = forward[save](*_stop(*inputs))
 
         def grad(g):
             if g is None:
                 g = tf.zeros_like(hs if return_sequences else h_last)
             saved = hs
             if not save:  # inference forward kept only h_last: recompute
-                _, saved = forward[True](*_stop(z, recurrent, h0, schedule))
-            grads = backward(*_stop(g, saved, recurrent, h0, schedule))
-            return (*grads, tf.zeros_like(schedule))
+                _, saved = forward[True](*_stop(*inputs))
+            grads = backward(*_stop(g, saved, *inputs))
+            return (*grads, tf.zeros_like(inputs[-1]))
 
         return (hs if return_sequences else h_last), grad
 
@@ -67,31 +69,40 @@ def _op(forward, backward, return_sequences, training):
 
 
 # IndRNN: h_t = act(z_t + u * h_{t-1}) -----------------------------------------
+#
+# With `project`, the op takes the inputs `x`, `kernel` and `bias` instead of
+# `z`, and the loop computes `z_t = x_t W + b` (few features).
 
 
 @functools.lru_cache(maxsize=None)
-def _indrnn_kernels(activation, return_sequences, has_mask):
+def _indrnn_kernels(activation, return_sequences, has_mask, project):
     def forward(save):
-        def run(z, u, h0, mask):
+        def run(x, kernel, bias, u, h0, mask):
             def body(t, h, out):
-                new = activate(activation, z[:, t] + u * h)
+                z = x[:, t]
+                if project:
+                    z = tf.matmul(z, kernel) + bias
+                new = activate(activation, z + u * h)
                 if has_mask:
                     new = tf.where(mask[:, t, None] > 0, new, h)
                 return t + 1, new, (_write(out, new, t) if save else out)
 
-            out = tf.zeros_like(z) if save else tf.zeros([0], z.dtype)
-            return _while(tf.shape(z)[1], body, (h0, out))
+            shape = tf.concat([tf.shape(x)[:2], tf.shape(u)], axis=0)
+            out = tf.zeros(shape, x.dtype) if save else tf.zeros([0], x.dtype)
+            return _while(tf.shape(x)[1], body, (h0, out))
 
         return _compiled(run)
 
     @_compiled
-    def backward(g, hs, u, h0, mask):
+    def backward(g, hs, x, kernel, bias, u, h0, mask):
         # With dh_t the whole gradient reaching h_t:
         #   dz_t = m_t dh_t act'(z_t),
         #   dh_{t-1} = g_{t-1} + u dz_t + (1 - m_t) dh_t,
         #   du = sum_t dz_t h_{t-1}, accumulated in the loop: step t holds
         #   dz_{t+1}, whose h_t is read.
-        def body(t, c, dz_next, du, out):
+        # With the projection inside, dz_t is not stored: dW and db are
+        # accumulated, dx_t = dz_t W^T is written.
+        def body(t, c, dz_next, du, d_kernel, d_bias, out):
             h_t = hs[:, t]
             du = du + dz_next * h_t
             dh = c + g[:, t] if return_sequences else c
@@ -102,34 +113,63 @@ def _indrnn_kernels(activation, return_sequences, has_mask):
                 c = u * dz + (1 - m) * dh
             else:
                 c = u * dz
-            return t - 1, c, dz, du, _write(out, dz, t)
+            if project:
+                d_kernel = d_kernel + tf.matmul(x[:, t], dz, transpose_a=True)
+                d_bias = d_bias + dz
+                out = _write(out, tf.matmul(dz, kernel, transpose_b=True), t)
+            else:
+                out = _write(out, dz, t)
+            return t - 1, c, dz, du, d_kernel, d_bias, out
 
         zeros = tf.zeros_like(h0)
         c0 = zeros if return_sequences else g
-        dh0, dz0, du, dz = _while(
-            tf.shape(hs)[1], body, (c0, zeros, zeros, tf.zeros_like(hs)),
+        dh0, dz0, du, d_kernel, d_bias, d_x = _while(
+            tf.shape(hs)[1],
+            body,
+            (c0, zeros, zeros, tf.zeros_like(kernel), zeros,
+             tf.zeros_like(x if project else hs)),
             reverse=True,
         )
-        return dz, tf.reduce_sum(du + dz0 * h0, axis=0), dh0
+        du = tf.reduce_sum(du + dz0 * h0, axis=0)
+        if project:
+            return d_x, d_kernel, tf.reduce_sum(d_bias, axis=0), du, dh0
+        return d_x, du, dh0
 
     return {True: forward(True), False: forward(False)}, backward
 
 
-def indrnn(z, u, h0, mask, activation, return_sequences, training=True):
+def indrnn(x, u, h0, mask, activation, return_sequences, training=True,
+           kernel=None, bias=None):
     """IndRNN states over `z = x W + b` `(batch, steps, units)`.
 
-    `mask` is `None` or `(batch, steps)` with 0 at masked steps. Returns all
-    states when `return_sequences`, else the last one. With
-    `training=False` and only the last state asked for, the forward keeps
-    nothing else, and a gradient, if asked for, recomputes the states.
+    `x` is `z`, or, when `kernel` (and `bias`) are given, the inputs
+    `(batch, steps, features)` and the loop computes `z_t`. `mask` is `None`
+    or `(batch, steps)` with 0 at masked steps. Returns all states when
+    `return_sequences`, else the last one. With `training=False` and only
+    the last state asked for, the forward keeps nothing else, and a
+    gradient, if asked for, recomputes the states.
     """
+    project = kernel is not None
     forward, backward = _indrnn_kernels(
-        activation, bool(return_sequences), mask is not None
+        activation, bool(return_sequences), mask is not None, project
     )
     if mask is None:
-        mask = tf.zeros([0], z.dtype)
-    op = _op(forward, backward, bool(return_sequences), bool(training))
-    return op(z, u, h0, mask)
+        mask = tf.zeros([0], x.dtype)
+    if project:
+        op = _op(forward, backward, bool(return_sequences), bool(training))
+        return op(x, kernel, bias, u, h0, mask)
+    empty = tf.zeros([0], x.dtype)
+
+    # Without the projection, `kernel` and `bias` are empty placeholders.
+    def without(run):
+        return lambda z, u, h0, mask: run(z, empty, empty, u, h0, mask)
+
+    def backward_z(g, hs, z, u, h0, mask):
+        return backward(g, hs, z, empty, empty, u, h0, mask)
+
+    op = _op({k: without(f) for k, f in forward.items()}, backward_z,
+             bool(return_sequences), bool(training))
+    return op(x, u, h0, mask)
 
 
 # Clockwork: h_t = a_t * act(z_t + h_{t-1} W) + (1 - a_t) * h_{t-1} ------------

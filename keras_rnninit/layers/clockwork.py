@@ -519,8 +519,9 @@ class Clockwork(FusedRNN):
             sequences, mask=mask, training=training, initial_state=initial_state
         )
 
-    def _fused_recurrence(self, z, states, mask, activation, training):
+    def _fused_recurrence(self, x, states, mask, activation, training):
         cell = self.cell
+        z = self._input_projection(x)
         h0, clock0 = states
         steps = ops.shape(z)[1]
         # The step counter before each step, per sample; masked steps do not

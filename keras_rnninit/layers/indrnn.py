@@ -13,6 +13,7 @@ from keras_rnninit.api_export import keras_rnninit_export
 from keras_rnninit.constraints import RecurrentBound
 from keras_rnninit.constraints import recurrent_bound
 from keras_rnninit.layers import _checks
+from keras_rnninit.layers._fused import FEW_FEATURES
 from keras_rnninit.layers._fused import FusedRNN
 from keras_rnninit.layers._fused import backend_module
 
@@ -428,10 +429,22 @@ class IndRNN(FusedRNN):
         )
         self.input_spec = [InputSpec(ndim=3)]
 
-    def _fused_recurrence(self, z, states, mask, activation, training):
-        u = ops.cast(self.cell.recurrent_kernel, z.dtype)
+    def _fused_recurrence(self, x, states, mask, activation, training):
+        cell = self.cell
+        dtype = cell.compute_dtype
+        u = ops.cast(cell.recurrent_kernel, dtype)
+        projection = {}
+        if x.shape[-1] is not None and x.shape[-1] <= FEW_FEATURES:
+            # Few features (pixel MNIST, the adding problem): the loop
+            # computes `x_t W + b` itself and stores no `(B, T, units)` z.
+            bias = ops.zeros_like(u) if cell.bias is None else cell.bias
+            projection = {"kernel": ops.cast(cell.kernel, dtype),
+                          "bias": ops.cast(bias, dtype)}
+        else:
+            x = self._input_projection(x)
         result = backend_module().indrnn(
-            z, u, states[0], mask, activation, self.return_sequences, training
+            x, u, states[0], mask, activation, self.return_sequences, training,
+            **projection,
         )
         h_last = result[:, -1] if self.return_sequences else result
         return result, [h_last]
