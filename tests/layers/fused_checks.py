@@ -23,7 +23,9 @@ def _pack(inputs):
 
 def _loss(outputs, projections):
     return sum(
-        keras.ops.sum(keras.ops.cast(o, "float32") * p)
+        keras.ops.sum(
+            keras.ops.cast(o, "float32") * keras.ops.convert_to_tensor(p)
+        )
         for o, p in zip(outputs, projections)
     )
 
