@@ -212,7 +212,7 @@ def _clockwork_kernels(activation, return_sequences, module_size):
         )
         return dz, dh0
 
-    def backward(g, hs, w, h0, active):
+    def backward(g, hs, z, w, h0, active):
         dz, dh0 = backward_loop(g, hs, w, h0, active)
         # dW = sum_t h_{t-1}^T dz_t: one large matmul, left to TensorFlow's
         # multi-threaded kernels.

@@ -81,11 +81,20 @@ def outputs_and_gradients(model, inputs, training=False, seed=0):
             tensors[i].requires_grad_(True)
         outputs = keras.tree.flatten(model(_pack(tensors), training=training))
         weights = [w.value for w in model.trainable_weights]
+        differentiated = [tensors[i] for i in wanted] + weights
         grads = torch.autograd.grad(
-            _loss(outputs, projections),
-            [tensors[i] for i in wanted] + weights,
+            _loss(outputs, projections), differentiated, allow_unused=True
         )
-    return [to_numpy(o) for o in outputs], [to_numpy(g) for g in grads]
+        grads = [
+            torch.zeros_like(t) if g is None else g
+            for g, t in zip(grads, differentiated)
+        ]
+    # An input the outputs do not depend on (a step counter) may get None.
+    grads = [
+        np.zeros(inputs[i].shape) if g is None else to_numpy(g)
+        for i, g in zip(wanted + [None] * len(grads), grads)
+    ]
+    return [to_numpy(o) for o in outputs], grads
 
 
 def randomize(model, rng, scale=0.6):

@@ -9,6 +9,8 @@ import pytest
 
 from keras_rnninit.layers.clockwork import Clockwork
 from keras_rnninit.layers.clockwork import ClockworkCell
+from fused_checks import FUSED
+from fused_checks import assert_fused_equals_generic
 from helpers import assert_config_round_trip
 from helpers import assert_reload_matches
 from helpers import run_layer_test
@@ -485,3 +487,84 @@ def test_fit_with_unknown_sequence_length(layer_cls):
     after = [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
     assert any(not np.array_equal(b, a) for b, a in zip(before, after))
     assert model.predict(x, verbose=0).shape == (4, 1)
+
+
+# Fused == generic: outputs and every gradient, for each case the fused loop
+# covers (on torch both run the generic loop).
+
+
+def _mask():
+    mask = np.ones((3, 9), bool)
+    mask[0, 6:] = False  # right padding
+    mask[1, 2:4] = False  # a gap
+    mask[2, :2] = False  # leading masked steps
+    return mask
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["sequences", "last", "go_backwards", "mask", "mask_backwards",
+     "zero_output_mask", "initial_state"],
+)
+def test_fused_equals_generic_cases(case, rng):
+    x = rng.normal(size=(3, 9, 2)).astype("float32")
+    h0 = rng.normal(size=(3, 6)).astype("float32")
+    clock0 = np.array([[0.0], [1.0], [5.0]], "float32")
+    mask = _mask()
+
+    def build(use_fused):
+        layer = Clockwork(
+            6, periods=[1, 2, 3], return_sequences=case != "last",
+            go_backwards=case in ("go_backwards", "mask_backwards"),
+            zero_output_for_mask=case == "zero_output_mask",
+            return_state=case == "initial_state", use_fused=use_fused)
+        x_in = keras.Input((9, 2), batch_size=3)
+        if case == "initial_state":
+            h_in = keras.Input((6,), batch_size=3)
+            c_in = keras.Input((1,), batch_size=3)
+            out = layer(x_in, initial_state=[h_in, c_in])
+            return keras.Model([x_in, h_in, c_in], out[:2])
+        if "mask" in case:
+            m_in = keras.Input((9,), batch_size=3, dtype="bool")
+            return keras.Model([x_in, m_in], layer(x_in, mask=m_in))
+        return keras.Model(x_in, layer(x_in))
+
+    inputs = [x]
+    if case == "initial_state":
+        inputs = [x, h0, clock0]
+    elif "mask" in case:
+        inputs = [x, mask]
+    outs, _ = assert_fused_equals_generic(build, inputs, rng)
+    if case == "zero_output_mask":
+        assert np.all(outs[0][~mask] == 0)
+
+
+def test_fused_stack_and_bidirectional_equal_generic(rng):
+    """A stacked Bidirectional Clockwork with a mask: the upper layer's
+    input needs a gradient, the backward copy runs go_backwards."""
+    x = rng.normal(size=(3, 9, 2)).astype("float32")
+    x[0, 6:] = 0.0
+
+    def build(use_fused):
+        inputs = keras.Input((9, 2), batch_size=3)
+        h = keras.layers.Masking(0.0)(inputs)
+        h = keras.layers.Bidirectional(Clockwork(
+            4, periods=[1, 2], return_sequences=True, use_fused=use_fused))(h)
+        h = Clockwork(6, periods=[1, 2, 4], activation="relu",
+                      use_fused=use_fused)(h)
+        return keras.Model(inputs, h)
+
+    assert build(FUSED).layers[2].backward_layer.use_fused == FUSED
+    assert_fused_equals_generic(build, [x], rng)
+
+
+def test_fused_mixed_precision_equals_generic(rng):
+    x = rng.normal(size=(2, 8, 3)).astype("float32")
+
+    def build(use_fused):
+        inputs = keras.Input((8, 3), batch_size=2)
+        layer = Clockwork(4, periods=[1, 2], return_sequences=True,
+                          dtype="mixed_float16", use_fused=use_fused)
+        return keras.Model(inputs, layer(inputs))
+
+    assert_fused_equals_generic(build, [x], rng, atol=1e-2, rtol=1e-2)
