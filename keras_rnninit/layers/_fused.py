@@ -8,13 +8,16 @@ to Keras's autodiff (so the input and kernel gradients, stacked layers and
 backward pass. The loops live in one module per backend
 (`_fused_tensorflow`, `_fused_jax`), behind the same functions:
 
-- `indrnn(z, u, h0, mask, activation, return_sequences, training)`
+- `indrnn(z, u, h0, mask, activation, return_sequences, training,
+  kernel=None, bias=None)`
 - `clockwork(z, w, h0, active, activation, return_sequences, training)`
 
 `z` is batch-major `(batch, steps, units)`; they return all states
 `(batch, steps, units)` when `return_sequences`, else the last state.
 Masked steps keep the previous state. The backward pass stores one
 `(batch, steps, units)` tensor, the states, which are also the outputs.
+With few input features, `indrnn` takes `x`, `kernel` and `bias` and
+computes `z_t` in the loop, so that no `(batch, steps, units)` `z` is stored.
 """
 
 import importlib

@@ -74,7 +74,9 @@ def _indrnn_fwd(x, kernel, bias, u, h0, mask, activation, seq):
     h_last, hs = _indrnn_forward(
         x, kernel, bias, u, h0, mask, activation, save=True
     )
-    return (hs if seq else h_last), (x, kernel, u, h0, mask, hs)
+    # Without the projection, x is z, which the backward does not read.
+    kept_x = x if kernel is not None else None
+    return (hs if seq else h_last), (kept_x, kernel, u, h0, mask, hs)
 
 
 def _indrnn_bwd(activation, seq, residuals, g):
@@ -113,8 +115,8 @@ def _indrnn_bwd(activation, seq, residuals, g):
     acc = None
     if project:
         acc = (jnp.zeros((kernel.shape[0],) + h0.shape, h0.dtype), zeros)
-    carry = (zeros if seq else g, zeros, zeros, acc, jnp.zeros_like(
-        x if project else hs))
+    carry = (zeros if seq else g, zeros, zeros, acc,
+             jnp.zeros_like(x if project else hs))
     dh0, dz0, du, acc, d_x = _loop(hs.shape[1], body, carry, reverse=True)
     du = jnp.sum(du + dz0 * h0, axis=0)
     d_kernel = d_bias = None

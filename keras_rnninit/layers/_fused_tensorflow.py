@@ -44,24 +44,34 @@ def _stop(*tensors):
     return [tf.stop_gradient(t) for t in tensors]
 
 
-def _op(forward, backward, return_sequences, training):
+def _op(forward, backward, return_sequences, training, kept):
     """Joins compiled `forward[save](*inputs)` and
-    `backward(g, states, *inputs)` into one op. The last input (mask or
-    schedule) gets no gradient."""
+    `backward(g, states, *kept_inputs)` into one op.
+
+    `kept` are the indices of the inputs the backward reads: only those stay
+    alive until the backward pass. The last input (mask or schedule) gets no
+    gradient.
+    """
     save = return_sequences or training
 
     @tf.custom_gradient
     def op(*inputs):
         h_last, hs = forward[save](*_stop(*inputs))
+        # What `grad` holds on to lives until the backward pass.
+        held = list(inputs) if not save else [inputs[i] for i in kept]
+        schedule_shape = tf.shape(inputs[-1])
+        schedule_dtype = inputs[-1].dtype
 
         def grad(g):
             if g is None:
                 g = tf.zeros_like(hs if return_sequences else h_last)
-            saved = hs
-            if not save:  # inference forward kept only h_last: recompute
-                _, saved = forward[True](*_stop(*inputs))
-            grads = backward(*_stop(g, saved, *inputs))
-            return (*grads, tf.zeros_like(inputs[-1]))
+            if save:
+                saved, kept_inputs = hs, held
+            else:  # inference forward kept only h_last: recompute
+                _, saved = forward[True](*_stop(*held))
+                kept_inputs = [held[i] for i in kept]
+            grads = backward(*_stop(g, saved, *kept_inputs))
+            return (*grads, tf.zeros(schedule_shape, schedule_dtype))
 
         return (hs if return_sequences else h_last), grad
 
@@ -94,7 +104,7 @@ def _indrnn_kernels(activation, return_sequences, has_mask, project):
         return _compiled(run)
 
     @_compiled
-    def backward(g, hs, x, kernel, bias, u, h0, mask):
+    def backward(g, hs, x, kernel, u, h0, mask):
         # With dh_t the whole gradient reaching h_t:
         #   dz_t = m_t dh_t act'(z_t),
         #   dh_{t-1} = g_{t-1} + u dz_t + (1 - m_t) dh_t,
@@ -155,20 +165,22 @@ def indrnn(x, u, h0, mask, activation, return_sequences, training=True,
     )
     if mask is None:
         mask = tf.zeros([0], x.dtype)
-    if project:
-        op = _op(forward, backward, bool(return_sequences), bool(training))
+    if project:  # the backward reads x, kernel, u, h0 and the mask
+        op = _op(forward, backward, bool(return_sequences), bool(training),
+                 kept=(0, 1, 3, 4, 5))
         return op(x, kernel, bias, u, h0, mask)
+    # Without the projection, `kernel` and `bias` are empty placeholders,
+    # and the backward does not read z.
     empty = tf.zeros([0], x.dtype)
 
-    # Without the projection, `kernel` and `bias` are empty placeholders.
     def without(run):
         return lambda z, u, h0, mask: run(z, empty, empty, u, h0, mask)
 
-    def backward_z(g, hs, z, u, h0, mask):
-        return backward(g, hs, z, empty, empty, u, h0, mask)
+    def backward_z(g, hs, u, h0, mask):
+        return backward(g, hs, empty, empty, u, h0, mask)
 
     op = _op({k: without(f) for k, f in forward.items()}, backward_z,
-             bool(return_sequences), bool(training))
+             bool(return_sequences), bool(training), kept=(1, 2, 3))
     return op(x, u, h0, mask)
 
 
@@ -212,7 +224,7 @@ def _clockwork_kernels(activation, return_sequences, module_size):
         )
         return dz, dh0
 
-    def backward(g, hs, z, w, h0, active):
+    def backward(g, hs, w, h0, active):
         dz, dh0 = backward_loop(g, hs, w, h0, active)
         # dW = sum_t h_{t-1}^T dz_t: one large matmul, left to TensorFlow's
         # multi-threaded kernels.
@@ -239,5 +251,6 @@ def clockwork(z, w, h0, active, activation, return_sequences, training=True):
     forward, backward = _clockwork_kernels(
         activation, bool(return_sequences), module_size
     )
-    op = _op(forward, backward, bool(return_sequences), bool(training))
+    op = _op(forward, backward, bool(return_sequences), bool(training),
+             kept=(1, 2, 3))
     return op(z, w, h0, active)
