@@ -55,3 +55,65 @@ def write(name, payload, table, title, notes=""):
         f.write(header + ("\n" + notes.strip() + "\n" if notes else "") + "\n")
         f.write(table + "\n")
     return json_path, md_path
+
+
+def time_interleaved(fns, repeats, calls=1):
+    """Median seconds per call of each function in `fns`.
+
+    Two warm-up calls each (compilation), then `repeats` rounds that call
+    every function in turn (`calls` times, averaged), so that load from
+    other processes falls on all of them alike.
+    """
+    import statistics
+    import time
+
+    for fn in fns:
+        fn()
+        fn()
+    samples = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, times in zip(fns, samples):
+            start = time.perf_counter()
+            for _ in range(calls):
+                fn()
+            times.append((time.perf_counter() - start) / calls)
+    return [statistics.median(t) for t in samples]
+
+
+def train_step_memory_mb(model, x, y):
+    """Peak memory of one training step's forward and backward, in MB.
+
+    JAX: the temporary buffers XLA allocates for the loss and its gradient
+    (the activations kept for the backward pass and the backward's own
+    work space), from the compiled function's memory analysis.
+    TensorFlow: the allocator's peak on the CPU device during one
+    `train_on_batch`, above what was allocated before it. Not measured on
+    other backends (returns `None`).
+    """
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        trainable = [v.value for v in model.trainable_variables]
+        frozen = [v.value for v in model.non_trainable_variables]
+
+        loss = model.loss
+        loss = keras.losses.get(loss) if isinstance(loss, str) else loss
+
+        def loss_fn(trainable, frozen, x, y):
+            pred, _ = model.stateless_call(trainable, frozen, x, training=True)
+            return keras.ops.mean(loss(y, pred))
+
+        compiled = jax.jit(jax.grad(loss_fn)).lower(
+            trainable, frozen, x, y).compile()
+        return compiled.memory_analysis().temp_size_in_bytes / 2**20
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        model.train_on_batch(x, y)
+        tf.config.experimental.reset_memory_stats("CPU:0")
+        before = tf.config.experimental.get_memory_info("CPU:0")["current"]
+        model.train_on_batch(x, y)
+        peak = tf.config.experimental.get_memory_info("CPU:0")["peak"]
+        return (peak - before) / 2**20
+    return None

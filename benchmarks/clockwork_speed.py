@@ -1,11 +1,15 @@
-"""Speed of `Clockwork` (8 modules x 16 units, periods 1..128) vs `SimpleRNN(128)`.
+"""Speed and memory of `Clockwork` (8 modules, periods 1..128) vs `SimpleRNN(128)`.
 
-Sequential-MNIST shapes: T=784 steps of 1 feature, batch 32, a Dense(10)
-head and sparse cross-entropy. Measures one training step
-(`train_on_batch`) and one forward pass (`predict_on_batch`) for both layers
-in the same run. Target: the Clockwork training step at most 0.6x the
-SimpleRNN one on the TensorFlow backend (CPU). Run once per backend:
+Sequential-MNIST shapes: T=784 steps of 1 feature, batch 32, a `Dense(10)`
+head and sparse cross-entropy. Rows: 1 and 2 layers (the lower one returns
+sequences) and a `Bidirectional` layer, each against `SimpleRNN(128)` in the
+same arrangement. Measures one training step (`train_on_batch`) and one
+forward pass (`predict_on_batch`), alternating the two models in every
+repeat (medians), and the peak memory of a training step (see
+`_results.train_step_memory_mb`). Target: the Clockwork training step at
+most 0.6x SimpleRNN's. Run once per backend:
 
+    KERAS_BACKEND=jax python benchmarks/clockwork_speed.py
     KERAS_BACKEND=tensorflow python benchmarks/clockwork_speed.py
 
 Writes `benchmarks/results/clockwork_speed_<backend>.{json,md,png}`.
@@ -13,51 +17,47 @@ Writes `benchmarks/results/clockwork_speed_<backend>.{json,md,png}`.
 
 import argparse
 import os
-import statistics
 import sys
-import time
 
-import keras
 import numpy as np
+
+if os.environ.get("KERAS_BACKEND") == "jax":
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+import keras  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _results  # noqa: E402
 
 from keras_rnninit.layers.clockwork import Clockwork  # noqa: E402
 
+TARGET = 0.6
+CONFIGS = {
+    "1 layer": dict(layers=1),
+    "2 layers": dict(layers=2),
+    "Bidirectional, 1 layer": dict(layers=1, bidirectional=True),
+}
 
-def build(kind, steps, units, num_modules):
+
+def build(kind, steps, units, num_modules, layers, bidirectional=False):
     inputs = keras.Input((steps, 1))
-    if kind == "simple_rnn":
-        rnn = keras.layers.SimpleRNN(units)
-    elif kind == "clockwork":
-        rnn = Clockwork(units, num_modules=num_modules)
-    else:  # the generic keras.layers.RNN loop, for reference
-        rnn = Clockwork(units, num_modules=num_modules, fast_path=False)
-    outputs = keras.layers.Dense(10)(rnn(inputs))
-    model = keras.Model(inputs, outputs)
+    x = inputs
+    for i in range(layers):
+        sequences = i < layers - 1
+        if kind == "simple_rnn":
+            rnn = keras.layers.SimpleRNN(units, return_sequences=sequences)
+        else:
+            rnn = Clockwork(units, num_modules=num_modules, use_fused=True,
+                            return_sequences=sequences)
+        if bidirectional:
+            rnn = keras.layers.Bidirectional(rnn)
+        x = rnn(x)
+    model = keras.Model(inputs, keras.layers.Dense(10)(x))
     model.compile(
         optimizer="adam",
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
     return model
-
-
-def time_interleaved(fns, repeats, calls):
-    """Per function: median and minimum over `repeats` of the mean time of
-    `calls` consecutive calls. Repeats alternate between the functions so
-    that load from other processes falls on all of them alike."""
-    for fn in fns:  # compile / warm up
-        fn()
-        fn()
-    samples = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, times in zip(fns, samples):
-            start = time.perf_counter()
-            for _ in range(calls):
-                fn()
-            times.append((time.perf_counter() - start) / calls)
-    return [(statistics.median(t), min(t)) for t in samples]
 
 
 def main(argv=None):
@@ -71,14 +71,9 @@ def main(argv=None):
     parser.add_argument("--modules", type=int, default=8,
                         help="Clockwork modules, periods 1, 2, 4, ... "
                              "(default: %(default)s)")
-    parser.add_argument("--repeats", type=int, default=5,
-                        help="timed repeats; the median is reported "
+    parser.add_argument("--repeats", type=int, default=7,
+                        help="timed rounds; medians are reported "
                              "(default: %(default)s)")
-    parser.add_argument("--calls", type=int, default=3,
-                        help="calls per repeat (default: %(default)s)")
-    parser.add_argument("--generic", action="store_true",
-                        help="also time Clockwork's generic loop "
-                             "(fast_path=False)")
     parser.add_argument("--no-plot", action="store_true",
                         help="do not write the PNG")
     args = parser.parse_args(argv)
@@ -87,79 +82,91 @@ def main(argv=None):
     x = rng.uniform(0, 1, (args.batch, args.steps, 1)).astype("float32")
     y = rng.integers(0, 10, (args.batch,))
 
-    kinds = ["simple_rnn", "clockwork"] + (["clockwork_generic"] if args.generic else [])
-    labels = {
-        "simple_rnn": f"SimpleRNN({args.units})",
-        "clockwork": f"Clockwork({args.units}, {args.modules} modules)",
-        "clockwork_generic": "Clockwork, generic loop (fast_path=False)",
-    }
-    keras.utils.set_random_seed(0)
-    models = [build(kind, args.steps, args.units, args.modules) for kind in kinds]
-    print("timing", ", ".join(labels[k] for k in kinds), "...", flush=True)
-    train = time_interleaved(
-        [lambda m=m: m.train_on_batch(x, y) for m in models],
-        args.repeats, args.calls)
-    forward = time_interleaved(
-        [lambda m=m: m.predict_on_batch(x) for m in models],
-        args.repeats, args.calls)
     rows = []
-    for kind, (tr, tr_min), (fw, fw_min) in zip(kinds, train, forward):
-        rows.append({"layer": labels[kind], "kind": kind,
-                     "train_step_s": tr, "train_step_min_s": tr_min,
-                     "forward_s": fw, "forward_min_s": fw_min})
-        print(f"{labels[kind]}: train step {tr * 1e3:.1f} ms, "
-              f"forward {fw * 1e3:.1f} ms")
-    base = rows[0]
-    for row in rows:
-        row["train_ratio"] = row["train_step_s"] / base["train_step_s"]
-        row["forward_ratio"] = row["forward_s"] / base["forward_s"]
-    clockwork = rows[1]
-    meets = clockwork["train_ratio"] <= 0.6
+    for label, spec in CONFIGS.items():
+        keras.utils.set_random_seed(0)
+        models = [build(kind, args.steps, args.units, args.modules, **spec)
+                  for kind in ("clockwork", "simple_rnn")]
+        train = _results.time_interleaved(
+            [lambda m=m: m.train_on_batch(x, y) for m in models], args.repeats)
+        forward = _results.time_interleaved(
+            [lambda m=m: m.predict_on_batch(x) for m in models], args.repeats)
+        memory = [_results.train_step_memory_mb(m, x, y) for m in models]
+        row = {"config": label, **spec,
+               "clockwork_train_ms": 1e3 * train[0],
+               "simple_rnn_train_ms": 1e3 * train[1],
+               "train_ratio": train[0] / train[1],
+               "clockwork_forward_ms": 1e3 * forward[0],
+               "simple_rnn_forward_ms": 1e3 * forward[1],
+               "forward_ratio": forward[0] / forward[1],
+               "clockwork_memory_mb": memory[0],
+               "simple_rnn_memory_mb": memory[1],
+               "meets_target": train[0] / train[1] <= TARGET}
+        rows.append(row)
+        print(f"{label:24s} train {row['clockwork_train_ms']:7.1f} vs "
+              f"{row['simple_rnn_train_ms']:7.1f} ms "
+              f"({row['train_ratio']:.2f}x), forward "
+              f"{row['clockwork_forward_ms']:6.1f} vs "
+              f"{row['simple_rnn_forward_ms']:6.1f} ms "
+              f"({row['forward_ratio']:.2f}x)", flush=True)
     table = _results.markdown_table(rows, [
-        ("layer", "layer", ""),
-        ("train_step_s", "train step (s)", ".4f"),
-        ("train_ratio", "train vs SimpleRNN", ".2f"),
-        ("forward_s", "forward (s)", ".4f"),
-        ("forward_ratio", "forward vs SimpleRNN", ".2f")])
+        ("config", "model", "s"),
+        ("clockwork_train_ms", "Clockwork train (ms)", ".1f"),
+        ("simple_rnn_train_ms", "SimpleRNN train (ms)", ".1f"),
+        ("train_ratio", "train ratio", ".2f"),
+        ("clockwork_forward_ms", "Clockwork forward (ms)", ".1f"),
+        ("simple_rnn_forward_ms", "SimpleRNN forward (ms)", ".1f"),
+        ("forward_ratio", "forward ratio", ".2f"),
+        ("clockwork_memory_mb", "Clockwork train memory (MB)", ".0f"),
+        ("simple_rnn_memory_mb", "SimpleRNN train memory (MB)", ".0f"),
+    ])
+    met = [r["config"] for r in rows if r["meets_target"]]
     notes = (
-        f"T={args.steps}, batch {args.batch}, 1 input feature, Dense(10) head, "
-        f"Adam; {args.units} units, Clockwork periods 1..{2 ** (args.modules - 1)}. "
-        f"Times are the median over {args.repeats} repeats of the mean of "
-        f"{args.calls} calls (`train_on_batch`, `predict_on_batch`), after two "
-        "warm-up calls; repeats alternate between the layers. Default `compile()` settings (on TensorFlow "
-        "`jit_compile=\"auto\"`, which is off on CPU for the model; Clockwork's "
-        "fused loop compiles its own recurrence with XLA). The CPU is shared "
-        "with other work, so single timings are noisy; medians are reported.\n\n"
-        + (f"Target (TensorFlow backend): Clockwork training step <= 0.6x "
-           f"SimpleRNN: {'met' if meets else 'not met'} in this run "
-           f"({clockwork['train_ratio']:.2f}x)."
-           if backend == "tensorflow" else
-           f"The 0.6x target is set for the TensorFlow backend; on {backend} "
-           f"this run measured {clockwork['train_ratio']:.2f}x (reported only).")
+        f"T={args.steps}, batch {args.batch}, 1 input feature, `Dense(10)` "
+        f"head, Adam; {args.units} units, Clockwork periods 1..."
+        f"{2 ** (args.modules - 1)} on the fused loop (`use_fused=True`), "
+        f"`SimpleRNN({args.units})` (tanh) in the same arrangement. Ratios are "
+        "Clockwork time / SimpleRNN time, each the median of "
+        f"{args.repeats} rounds that alternate the two models, after two "
+        "warm-up calls; the CPU (2 cores) was shared with other work. Memory: "
+        "see `_results.train_step_memory_mb` (JAX: XLA's temporary buffers "
+        "of the loss and gradient; TensorFlow: the allocator's peak in one "
+        "`train_on_batch`).\n\n"
+        f"Target: training step <= {TARGET}x SimpleRNN. Met in this run for: "
+        + (", ".join(met) if met else "none") + "."
     )
     name = f"clockwork_speed_{backend}"
-    payload = {"settings": vars(args), "rows": rows,
-               "target_train_ratio": 0.6, "meets_target": meets}
+    payload = {"settings": vars(args), "target_train_ratio": TARGET,
+               "rows": rows}
     paths = _results.write(name, payload, table,
-                           f"Clockwork vs SimpleRNN speed ({backend})", notes)
+                           f"Clockwork vs SimpleRNN speed ({backend}, CPU)",
+                           notes)
     if not args.no_plot:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        pos = np.arange(len(rows))
-        ax.bar(pos - 0.2, [r["train_step_s"] * 1e3 for r in rows], 0.4,
-               label="train step")
-        ax.bar(pos + 0.2, [r["forward_s"] * 1e3 for r in rows], 0.4,
-               label="forward")
-        ax.set_xticks(pos, [r["kind"] for r in rows])
-        ax.set_ylabel("ms")
-        ax.set_title(f"T={args.steps}, batch {args.batch}, {backend}")
-        ax.legend()
-        fig.tight_layout()
-        fig.savefig(os.path.join(_results.RESULTS_DIR, name + ".png"), dpi=100)
+        _plot(rows, name, backend, args)
     print(table)
     print("wrote", *paths)
+
+
+def _plot(rows, name, backend, args):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.figure
+
+    fig = matplotlib.figure.Figure(figsize=(6.5, 3.5))
+    ax = fig.subplots()
+    pos = np.arange(len(rows))
+    ax.bar(pos - 0.2, [r["train_ratio"] for r in rows], 0.4,
+           label="training step")
+    ax.bar(pos + 0.2, [r["forward_ratio"] for r in rows], 0.4,
+           label="forward")
+    ax.axhline(TARGET, color="k", ls="--", lw=1, label=f"target {TARGET}x")
+    ax.set_xticks(pos, [r["config"] for r in rows])
+    ax.set_ylabel("Clockwork time / SimpleRNN time")
+    ax.set_title(f"T={args.steps}, batch {args.batch}, {backend}")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(os.path.join(_results.RESULTS_DIR, name + ".png"), dpi=100)
 
 
 if __name__ == "__main__":

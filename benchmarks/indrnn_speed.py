@@ -1,205 +1,249 @@
-"""Speed of IndRNN's fused path against the generic loop, SimpleRNN and LSTM.
+"""Speed and memory of IndRNN's fused path against Keras's SimpleRNN(relu).
 
-Times one training step (`train_on_batch`, Adam) and one forward pass
-(`predict_on_batch`) of `input (T, 1) -> recurrent layer (128) -> Dense(10)`
-with batch 32, for:
+Each row times one training step (`train_on_batch`, Adam) and one forward
+pass (`predict_on_batch`) of a model built with `IndRNN` and of the same
+model built with `keras.layers.SimpleRNN(activation="relu")`, alternating
+the two in every repeat (medians; the CPU may be shared), and reports the
+ratio. Rows (batch 50, 128 units unless said):
 
-- `IndRNN` (fused path),
-- `keras.layers.RNN(IndRNNCell)` (the generic cell loop),
-- `keras.layers.SimpleRNN(activation="relu")`,
-- `keras.layers.LSTM`,
+- the adding problem's shapes (T=1000, 2 features, `Dense(1)`, MSE):
+  1 layer returning its last state; 1 layer returning sequences, averaged
+  over time; 2 layers (the paper's adding model); a `Bidirectional` layer;
+- 2 layers at T = 100, 1000, 5000: the time per step should stay flat;
+- the paper's 6-layer sequential-MNIST model, `deep_indrnn((784, 1),
+  num_classes=10)` (batch norm and dropout after each layer), against the
+  same stack with `SimpleRNN` layers.
 
-at T = 784 and T = 5000, on the current backend, and reports ratios to
-SimpleRNN. Each figure is the median of several warm repeats (other processes
-may share the CPU). Run once per backend:
+Beside the times, the peak memory of a training step (see
+`_results.train_step_memory_mb`). Run once per backend:
 
-    KERAS_BACKEND=tensorflow python benchmarks/indrnn_speed.py
     KERAS_BACKEND=jax python benchmarks/indrnn_speed.py
-
-By default only the CPU is used. On a machine with an accelerator, pass
-`--device gpu` (or `tpu`) to let the backend use it; the results are then
-written as `indrnn_speed_<backend>_<device>.*`.
+    KERAS_BACKEND=tensorflow python benchmarks/indrnn_speed.py
 
 Writes `benchmarks/results/indrnn_speed_<backend>.{json,md,png}`.
 """
 
 import argparse
 import os
-import statistics
 import sys
-import time
 
 import numpy as np
 
-
-def _parse(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--timesteps", default="784,5000",
-                        help="comma-separated sequence lengths "
-                             "(default: %(default)s)")
-    parser.add_argument("--units", type=int, default=128,
-                        help="units of every recurrent layer (default: 128)")
-    parser.add_argument("--batch-size", type=int, default=32,
-                        help="batch size (default: 32)")
-    parser.add_argument("--repeats", type=int, default=7,
-                        help="warm repeats per measurement; the median is "
-                             "reported (default: %(default)s)")
-    parser.add_argument("--long-repeats", type=int, default=3,
-                        help="repeats for the slow loops (generic IndRNN, "
-                             "SimpleRNN, LSTM) when T > 1000 "
-                             "(default: %(default)s)")
-    parser.add_argument("--models", default="indrnn,indrnn_cell,simple_rnn,lstm",
-                        help="which models to time (default: %(default)s)")
-    parser.add_argument("--device", default="cpu", choices=["cpu", "gpu", "tpu"],
-                        help="cpu hides accelerators; gpu / tpu lets the "
-                             "backend use them (default: cpu)")
-    return parser.parse_args(argv)
-
-
-def _restrict_to_cpu(backend):
-    if backend == "jax":
-        os.environ.setdefault("JAX_PLATFORMS", "cpu")
-    elif backend == "tensorflow":
-        import tensorflow as tf
-
-        tf.config.set_visible_devices([], "GPU")
-    elif backend == "torch":
-        os.environ["CUDA_VISIBLE_DEVICES"] = ""
-
-
-ARGS = _parse(sys.argv[1:] if __name__ == "__main__" else [])
-if ARGS.device == "cpu":
-    _restrict_to_cpu(os.environ.get("KERAS_BACKEND", "tensorflow"))
+if os.environ.get("KERAS_BACKEND") == "jax":
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import keras  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _results  # noqa: E402
 
-from keras_rnninit.layers.indrnn import IndRNN  # noqa: E402
-from keras_rnninit.layers.indrnn import IndRNNCell  # noqa: E402
+from keras_rnninit.layers import IndRNN  # noqa: E402
+from keras_rnninit.layers import deep_indrnn  # noqa: E402
 
-MODELS = {
-    "indrnn": ("IndRNN (fused)",
-               lambda n, t: IndRNN(n, timesteps=t, use_fused=True)),
-    "indrnn_cell": ("RNN(IndRNNCell)",
-                    lambda n, t: keras.layers.RNN(IndRNNCell(n, timesteps=t))),
-    "simple_rnn": ("SimpleRNN(relu)",
-                   lambda n, t: keras.layers.SimpleRNN(n, activation="relu")),
-    "lstm": ("LSTM", lambda n, t: keras.layers.LSTM(n)),
-}
-SLOW = ("indrnn_cell", "simple_rnn", "lstm")
+TARGETS = {"train": 8.0, "forward": 10.0}
 
 
-def _median_time(fn, repeats):
-    fn()  # compile
-    fn()  # warm
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def _recurrent(kind, units, timesteps, return_sequences, name):
+    if kind == "indrnn":
+        return IndRNN(units, timesteps=timesteps, use_fused=True,
+                      return_sequences=return_sequences, name=name)
+    return keras.layers.SimpleRNN(units, activation="relu",
+                                  return_sequences=return_sequences, name=name)
 
 
-def measure(key, timesteps, args):
-    keras.backend.clear_session()
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.Input((timesteps, 1), batch_size=args.batch_size),
-        MODELS[key][1](args.units, timesteps),
-        keras.layers.Dense(10),
-    ])
-    model.compile(
-        optimizer=keras.optimizers.Adam(2e-4),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-    )
+def adding_model(kind, timesteps, layers, units, batch, head="last",
+                 bidirectional=False):
+    """`layers` recurrent layers on (T, 2) inputs, a `Dense(1)` head."""
+    inputs = keras.Input((timesteps, 2), batch_size=batch)
+    x = inputs
+    for i in range(layers):
+        sequences = i < layers - 1 or head == "pool"
+        layer = _recurrent(kind, units, timesteps, sequences, f"rnn_{i}")
+        if bidirectional:
+            layer = keras.layers.Bidirectional(layer)
+        x = layer(x)
+    if head == "pool":
+        x = keras.layers.GlobalAveragePooling1D()(x)
+    model = keras.Model(inputs, keras.layers.Dense(1)(x))
+    model.compile(optimizer=keras.optimizers.Adam(2e-4), loss="mse")
+    return model
+
+
+def mnist_model(kind, timesteps, layers, units, batch):
+    """The paper's deep IndRNN, or the same stack with SimpleRNN layers."""
+    if kind == "indrnn":
+        model = deep_indrnn((timesteps, 1), units=units, num_layers=layers,
+                            num_classes=10, use_fused=True)
+    else:
+        inputs = keras.Input((timesteps, 1))
+        x = inputs
+        for i in range(layers):
+            last = i == layers - 1
+            x = _recurrent(kind, units, timesteps, not last, f"rnn_{i}")(x)
+            x = keras.layers.BatchNormalization()(x)
+            x = keras.layers.Dropout(
+                0.1, noise_shape=None if last else (None, 1, units))(x)
+        model = keras.Model(
+            inputs, keras.layers.Dense(10, activation="softmax")(x))
+    model.compile(optimizer=keras.optimizers.Adam(2e-4),
+                  loss="sparse_categorical_crossentropy")
+    return model
+
+
+def configurations(args):
+    """`(label, builder kwargs)` for every row."""
+    rows = [
+        ("1 layer, last state", dict(layers=1)),
+        ("1 layer, sequences + pooling", dict(layers=1, head="pool")),
+        ("Bidirectional, 1 layer", dict(layers=1, bidirectional=True)),
+    ]
+    rows += [(f"2 layers (adding model)", dict(layers=2, timesteps=t))
+             for t in args.timesteps]
+    rows.append(("6 layers, batch norm (sequential MNIST)",
+                 dict(layers=6, timesteps=784, mnist=True)))
+    return rows
+
+
+def measure(label, spec, args):
+    spec = dict(spec)
+    mnist = spec.pop("mnist", False)
+    timesteps = spec.pop("timesteps", 1000)
     rng = np.random.default_rng(0)
-    x = rng.uniform(0, 1, (args.batch_size, timesteps, 1)).astype("float32")
-    y = rng.integers(0, 10, (args.batch_size,))
-    repeats = args.long_repeats if (key in SLOW and timesteps > 1000) else (
-        args.repeats)
-    train = _median_time(lambda: model.train_on_batch(x, y), repeats)
-    forward = _median_time(lambda: model.predict_on_batch(x), repeats)
-    return {"model": key, "label": MODELS[key][0], "timesteps": timesteps,
-            "train_ms": 1000 * train, "forward_ms": 1000 * forward,
-            "train_us_per_step": 1e6 * train / timesteps,
-            "forward_us_per_step": 1e6 * forward / timesteps,
-            "repeats": repeats}
+    if mnist:
+        x = rng.uniform(0, 1, (args.batch, timesteps, 1)).astype("float32")
+        y = rng.integers(0, 10, (args.batch,))
+    else:
+        x = rng.uniform(0, 1, (args.batch, timesteps, 2)).astype("float32")
+        y = rng.uniform(0, 1, (args.batch, 1)).astype("float32")
+    models = {}
+    for kind in ("indrnn", "simple_rnn"):
+        keras.utils.set_random_seed(0)
+        if mnist:
+            models[kind] = mnist_model(kind, timesteps, spec["layers"],
+                                       args.units, args.batch)
+        else:
+            models[kind] = adding_model(kind, timesteps, units=args.units,
+                                        batch=args.batch, **spec)
+    repeats = args.repeats if timesteps <= 1000 else args.long_repeats
+    order = list(models)
+    train = _results.time_interleaved(
+        [lambda m=models[k]: m.train_on_batch(x, y) for k in order], repeats)
+    forward = _results.time_interleaved(
+        [lambda m=models[k]: m.predict_on_batch(x) for k in order], repeats)
+    memory = [_results.train_step_memory_mb(models[k], x, y) for k in order]
+    row = {"config": label, "layers": spec["layers"], "timesteps": timesteps,
+           "batch": args.batch, "repeats": repeats}
+    for kind, tr, fw, mem in zip(order, train, forward, memory):
+        row[f"{kind}_train_ms"] = 1e3 * tr
+        row[f"{kind}_forward_ms"] = 1e3 * fw
+        row[f"{kind}_memory_mb"] = mem
+    row["train_speedup"] = row["simple_rnn_train_ms"] / row["indrnn_train_ms"]
+    row["forward_speedup"] = (row["simple_rnn_forward_ms"]
+                              / row["indrnn_forward_ms"])
+    row["indrnn_train_us_per_step"] = 1e3 * row["indrnn_train_ms"] / timesteps
+    row["indrnn_forward_us_per_step"] = (1e3 * row["indrnn_forward_ms"]
+                                         / timesteps)
+    return row
 
 
-def main(args):
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--timesteps", default="100,1000,5000",
+                        help="sequence lengths of the 2-layer rows "
+                             "(default: %(default)s)")
+    parser.add_argument("--units", type=int, default=128,
+                        help="units of every recurrent layer (default: 128)")
+    parser.add_argument("--batch", type=int, default=50,
+                        help="batch size (default: %(default)s)")
+    parser.add_argument("--repeats", type=int, default=7,
+                        help="timed rounds; medians are reported "
+                             "(default: %(default)s)")
+    parser.add_argument("--long-repeats", type=int, default=3,
+                        help="rounds when T > 1000 (default: %(default)s)")
+    parser.add_argument("--only", default=None,
+                        help="run only the rows whose label contains this")
+    args = parser.parse_args(argv)
+    args.timesteps = [int(t) for t in args.timesteps.split(",")]
     backend = keras.backend.backend()
-    keys = [k.strip() for k in args.models.split(",")]
     rows = []
-    for t in [int(s) for s in args.timesteps.split(",")]:
-        block = []
-        for key in keys:
-            row = measure(key, t, args)
-            block.append(row)
-            print(f"T={t:5d} {row['label']:18s} train {row['train_ms']:9.1f} ms"
-                  f"  forward {row['forward_ms']:9.1f} ms", flush=True)
-        base = next((r for r in block if r["model"] == "simple_rnn"), None)
-        for row in block:
-            if base is not None:
-                row["train_speedup"] = base["train_ms"] / row["train_ms"]
-                row["forward_speedup"] = base["forward_ms"] / row["forward_ms"]
-        rows.extend(block)
-
+    for label, spec in configurations(args):
+        if args.only and args.only not in label:
+            continue
+        row = measure(label, spec, args)
+        rows.append(row)
+        print(f"{label:40s} T={row['timesteps']:5d} train "
+              f"{row['indrnn_train_ms']:8.1f} vs {row['simple_rnn_train_ms']:8.1f}"
+              f" ms ({row['train_speedup']:.1f}x), forward "
+              f"{row['indrnn_forward_ms']:7.1f} vs "
+              f"{row['simple_rnn_forward_ms']:7.1f} ms "
+              f"({row['forward_speedup']:.1f}x), memory "
+              f"{row['indrnn_memory_mb']} vs {row['simple_rnn_memory_mb']} MB",
+              flush=True)
     table = _results.markdown_table(rows, [
-        ("timesteps", "T", "d"), ("label", "model", "s"),
-        ("train_ms", "train step (ms)", ".1f"),
-        ("train_speedup", "x SimpleRNN", ".1f"),
-        ("forward_ms", "forward (ms)", ".1f"),
-        ("forward_speedup", "x SimpleRNN", ".1f"),
-        ("train_us_per_step", "train us/step", ".1f"),
-        ("forward_us_per_step", "forward us/step", ".1f"),
+        ("config", "model", "s"), ("timesteps", "T", "d"),
+        ("indrnn_train_ms", "IndRNN train (ms)", ".1f"),
+        ("simple_rnn_train_ms", "SimpleRNN train (ms)", ".1f"),
+        ("train_speedup", "train x", ".1f"),
+        ("indrnn_forward_ms", "IndRNN forward (ms)", ".1f"),
+        ("simple_rnn_forward_ms", "SimpleRNN forward (ms)", ".1f"),
+        ("forward_speedup", "forward x", ".1f"),
+        ("indrnn_train_us_per_step", "IndRNN train us/step", ".1f"),
+        ("indrnn_memory_mb", "IndRNN train memory (MB)", ".0f"),
+        ("simple_rnn_memory_mb", "SimpleRNN train memory (MB)", ".0f"),
     ])
-    suffix = "" if args.device == "cpu" else f"_{args.device}"
-    name = f"indrnn_speed_{backend}{suffix}"
+    memory_note = {
+        "jax": "temporary buffers of the compiled loss-and-gradient function "
+               "(XLA memory analysis)",
+        "tensorflow": "the CPU allocator's peak during one `train_on_batch`, "
+                      "above what was allocated before it",
+    }.get(backend, "not measured")
     notes = (
-        f"Batch {args.batch_size}, {args.units} units, 1 input feature, "
-        "`Dense(10)` head, Adam; device: "
-        f"{args.device}. Medians of {args.repeats} warm repeats "
-        f"({args.long_repeats} for the slow loops at T > 1000). The machine "
-        "was shared with other processes, so single figures are noisy; the "
-        "ratios are more stable than the absolute times.\n\n"
-        "Targets: fused IndRNN training step >= 8x SimpleRNN(relu) and "
-        "forward >= 10x at T=784; >= 8x at T=5000 with a flat time per step."
+        f"Batch {args.batch}, {args.units} units, Adam. Adding rows: 2 input "
+        "features, `Dense(1)`, MSE. MNIST row: `deep_indrnn((784, 1), "
+        "num_classes=10)` (6 IndRNN layers, batch norm and dropout 0.1 after "
+        "each) against the same stack of `SimpleRNN(relu)` layers. IndRNN "
+        "layers run the fused path (`use_fused=True`). Each figure is the "
+        f"median of {args.repeats} rounds ({args.long_repeats} when T > 1000) "
+        "that alternate the two models, after two warm-up calls; the CPU "
+        "(2 cores) was shared with other work, so the ratios are more "
+        "reliable than the times. Memory: " + memory_note + ". One "
+        f"(T, batch, units) float32 tensor at T=1000 is "
+        f"{1000 * args.batch * args.units * 4 / 2**20:.0f} MB.\n\n"
+        f"Targets: training step >= {TARGETS['train']:g}x SimpleRNN for the "
+        "2-layer (T=1000) and 6-layer models; time per step flat from T=100 "
+        f"to T=5000; forward >= {TARGETS['forward']:g}x."
     )
-    payload = {"settings": vars(args), "rows": rows}
+    name = f"indrnn_speed_{backend}"
+    payload = {"settings": vars(args), "targets": TARGETS, "rows": rows}
     paths = _results.write(name, payload, table,
-                           f"IndRNN speed ({backend}, {args.device})", notes)
-    _plot(rows, keys, name, backend)
+                           f"IndRNN vs SimpleRNN(relu) ({backend}, CPU)", notes)
+    _plot(rows, name, backend)
     print(table)
     print("wrote", *paths)
 
 
-def _plot(rows, keys, name, backend):
+def _plot(rows, name, backend):
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.figure
 
-    steps = sorted({r["timesteps"] for r in rows})
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5), sharey=True)
-    width = 0.8 / len(keys)
-    for ax, metric, title in ((axes[0], "train_us_per_step", "training step"),
-                              (axes[1], "forward_us_per_step", "forward")):
-        for i, key in enumerate(keys):
-            values = [next(r[metric] for r in rows if r["model"] == key
-                           and r["timesteps"] == t) for t in steps]
-            ax.bar(np.arange(len(steps)) + i * width, values, width,
-                   label=MODELS[key][0])
-        ax.set_xticks(np.arange(len(steps)) + 0.4 - width / 2)
-        ax.set_xticklabels([f"T={t}" for t in steps])
-        ax.set_yscale("log")
+    fig = matplotlib.figure.Figure(figsize=(11, 4))
+    axes = fig.subplots(1, 2)
+    labels = [f"{r['config']}\nT={r['timesteps']}" for r in rows]
+    pos = np.arange(len(rows))
+    for ax, metric, title in ((axes[0], "train", "training step"),
+                              (axes[1], "forward", "forward")):
+        ax.bar(pos, [r[f"{metric}_speedup"] for r in rows])
+        ax.axhline(TARGETS[metric], color="k", ls="--", lw=1,
+                   label=f"target {TARGETS[metric]:g}x")
+        ax.set_xticks(pos, labels, rotation=60, ha="right", fontsize=7)
+        ax.set_ylabel("SimpleRNN time / IndRNN time")
         ax.set_title(f"{title}, {backend}")
-    axes[0].set_ylabel("microseconds per sequence step")
-    axes[1].legend(fontsize=8)
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(os.path.join(_results.RESULTS_DIR, name + ".png"), dpi=100)
 
 
 if __name__ == "__main__":
-    main(ARGS)
+    main()

@@ -1,6 +1,7 @@
 """Clockwork RNN: hidden modules that update at their own periods."""
 
 import math
+import warnings
 
 import keras
 import numpy as np
@@ -12,15 +13,9 @@ from keras import regularizers
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
 from keras_rnninit.api_export import keras_rnninit_export
-
-# Activations whose derivative the fused path can write from the output alone.
-_FUSED_ACTIVATIONS = {
-    activations.tanh: "tanh",
-    activations.relu: "relu",
-    activations.sigmoid: "sigmoid",
-    activations.linear: "linear",
-}
-_FUSED_BACKENDS = ("tensorflow", "jax")
+from keras_rnninit.layers import _checks
+from keras_rnninit.layers._fused import FusedRNN
+from keras_rnninit.layers._fused import backend_module
 
 
 def _is_int(value):
@@ -31,7 +26,7 @@ def _resolve_periods(units, periods, num_modules):
     if num_modules is not None and (not _is_int(num_modules) or num_modules <= 0):
         raise ValueError(
             "Argument `num_modules` must be a positive integer. "
-            f"Received: num_modules={num_modules}"
+            f"Received: num_modules={num_modules!r}"
         )
     if periods is None:
         if num_modules is None:
@@ -49,41 +44,32 @@ def _resolve_periods(units, periods, num_modules):
         ):
             raise ValueError(
                 "Argument `periods` must be a non-empty list of positive "
-                f"integers. Received: periods={periods}"
+                f"integers. Received: periods={periods!r}"
             )
         periods = [int(p) for p in periods]
         if any(a > b for a, b in zip(periods, periods[1:])):
             raise ValueError(
                 "Argument `periods` must be sorted in ascending order (the "
                 "fastest module first). Received: "
-                f"periods={periods}"
+                f"periods={periods!r}"
             )
         if num_modules is not None and num_modules != len(periods):
             raise ValueError(
                 "Argument `num_modules` must equal `len(periods)`. Received: "
-                f"num_modules={num_modules}, periods={periods}"
+                f"num_modules={num_modules!r}, periods={periods!r}"
             )
     if not _is_int(units) or units <= 0:
         raise ValueError(
             "Argument `units` must be a positive integer. "
-            f"Received: units={units}"
+            f"Received: units={units!r}"
         )
     if units % len(periods):
         raise ValueError(
             "Argument `units` must be divisible by the number of modules "
             f"({len(periods)}), so that every module has the same size. "
-            f"Received: units={units}, periods={periods}"
+            f"Received: units={units!r}, periods={periods!r}"
         )
     return periods
-
-
-def _check_rate(name, value):
-    if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-        raise ValueError(
-            f"Argument `{name}` must be a float between 0 and 1. "
-            f"Received: {name}={value}"
-        )
-    return float(value)
 
 
 def connectivity_mask(periods, module_size):
@@ -215,7 +201,7 @@ class ClockworkCell(keras.layers.Layer, DropoutRNNCell):
         self.num_modules = len(periods)
         self.module_size = self.units // self.num_modules
         self.cycle = math.lcm(*self.periods)
-        self.activation = activations.get(activation)
+        self.activation = _checks.activation(activation)
         self.use_bias = use_bias
 
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -228,9 +214,9 @@ class ClockworkCell(keras.layers.Layer, DropoutRNNCell):
         self.recurrent_constraint = constraints.get(recurrent_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
 
-        self.dropout = _check_rate("dropout", dropout)
-        self.recurrent_dropout = _check_rate(
-            "recurrent_dropout", recurrent_dropout
+        self.dropout = _checks.rate(dropout, "dropout")
+        self.recurrent_dropout = _checks.rate(
+            recurrent_dropout, "recurrent_dropout"
         )
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -358,18 +344,31 @@ class ClockworkCell(keras.layers.Layer, DropoutRNNCell):
         return {**base_config, **config}
 
 
-def _fused_runner(backend_name):
-    if backend_name == "tensorflow":
-        from keras_rnninit.layers import _clockwork_tf
-
-        return _clockwork_tf.clockwork_scan
-    from keras_rnninit.layers import _clockwork_jax
-
-    return _clockwork_jax.clockwork_scan
+def _fast_path_alias(fast_path, use_fused):
+    """`fast_path`, the old name of `use_fused`, still read from configs."""
+    if fast_path not in ("auto", True, False) or (
+        isinstance(fast_path, (int, float)) and not isinstance(fast_path, bool)
+    ):
+        raise ValueError(
+            "Argument `fast_path` must be 'auto', True or False. "
+            f"Received: fast_path={fast_path!r}"
+        )
+    if use_fused != "auto" and use_fused != fast_path:
+        raise ValueError(
+            "Pass `use_fused` only (`fast_path` is its deprecated name). "
+            f"Received: use_fused={use_fused!r}, fast_path={fast_path!r}"
+        )
+    warnings.warn(
+        "Clockwork's `fast_path` argument is deprecated: use `use_fused` "
+        f"(use_fused={fast_path!r}).",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return fast_path
 
 
 @keras_rnninit_export("ClockworkRNN")
-class Clockwork(keras.layers.RNN):
+class Clockwork(FusedRNN):
     """Clockwork RNN layer (Koutnik et al., 2014).
 
     The hidden units are split into modules of equal size that update at
@@ -378,13 +377,17 @@ class Clockwork(keras.layers.RNN):
     feeds module `i` only if `T_j >= T_i`. See `ClockworkCell` for the
     equations; the step counter is the layer's second state.
 
-    On the TensorFlow and JAX backends, when no mask is given, the
-    activation is `tanh`, `relu`, `sigmoid` or linear, and there is no
-    recurrent dropout in training, the layer runs a fused loop: the input
-    projection for all steps at once, then a compiled loop (XLA on
-    TensorFlow, `lax.scan` on JAX) with a hand-written backward pass that
-    only computes the modules active at each step. Otherwise it runs the
-    cell in `keras.layers.RNN`'s generic loop; both give the same results.
+    On the TensorFlow and JAX backends, when the activation is `tanh`,
+    `relu`, `sigmoid` or linear and there is no recurrent dropout in
+    training, the layer runs a fused loop: the input projection `W_I x + b`
+    for all steps in one matmul, then a compiled loop (XLA on TensorFlow, a
+    JAX loop on JAX) with a hand-written backward pass. Each step computes
+    every module and keeps the idle ones' states: on CPU that is faster
+    than computing only the active ones. The fused loop covers stacked
+    layers, `return_sequences`, `go_backwards`, `Bidirectional`, initial
+    states, `stateful`, mixed precision and masks. Otherwise (and on the
+    torch backend) it runs the cell in `keras.layers.RNN`'s generic loop;
+    both give the same results.
 
     Args:
         units: Positive integer, total number of hidden units; must be
@@ -415,12 +418,15 @@ class Clockwork(keras.layers.RNN):
         go_backwards: Boolean, whether to process the sequence backwards.
         stateful: Boolean, whether the last states of a batch are the
             initial states of the next one (the clock continues).
-        unroll: Boolean, whether to unroll the generic loop.
-        fast_path: `"auto"` (default) uses the fused loop where the backend
-            and options allow it; `False` always uses the generic loop;
-            `True` requires the fused loop and raises a `ValueError` when a
-            call cannot use it.
+        unroll: Boolean, whether to unroll the generic loop (the fused
+            loop ignores it).
+        use_fused: `"auto"` (default) uses the fused loop where the backend
+            and options allow it; `True` too, and warns, naming the reason,
+            when a call has to run the generic loop; `False` always uses
+            the generic loop.
         seed: Random seed for dropout.
+        fast_path: Deprecated name of `use_fused`, still accepted (with a
+            `DeprecationWarning`) so that saved configs load.
 
     Call arguments:
         sequences: A 3D tensor of shape `(batch, timesteps, features)`.
@@ -466,15 +472,13 @@ class Clockwork(keras.layers.RNN):
         go_backwards=False,
         stateful=False,
         unroll=False,
-        fast_path="auto",
+        use_fused="auto",
         seed=None,
+        fast_path=None,
         **kwargs,
     ):
-        if fast_path not in ("auto", True, False):
-            raise ValueError(
-                'Argument `fast_path` must be "auto", True or False. '
-                f"Received: fast_path={fast_path}"
-            )
+        if fast_path is not None:
+            use_fused = _fast_path_alias(fast_path, use_fused)
         cell = ClockworkCell(
             units,
             periods=periods,
@@ -499,6 +503,7 @@ class Clockwork(keras.layers.RNN):
         )
         super().__init__(
             cell,
+            use_fused=use_fused,
             return_sequences=return_sequences,
             return_state=return_state,
             go_backwards=go_backwards,
@@ -507,7 +512,6 @@ class Clockwork(keras.layers.RNN):
             activity_regularizer=activity_regularizer,
             **kwargs,
         )
-        self.fast_path = fast_path
         self.input_spec = [keras.layers.InputSpec(ndim=3)]
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
@@ -515,69 +519,38 @@ class Clockwork(keras.layers.RNN):
             sequences, mask=mask, training=training, initial_state=initial_state
         )
 
-    def _fused_blocker(self, mask, training):
-        """Why this call cannot use the fused loop, or `None` if it can."""
-        backend_name = keras.backend.backend()
-        if backend_name not in _FUSED_BACKENDS:
-            return f"the {backend_name} backend has no fused loop"
-        if mask is not None:
-            return "a mask is given"
-        if self.unroll:
-            return "unroll=True"
-        if training and self.cell.recurrent_dropout > 0:
-            return "recurrent_dropout is used in training"
-        if self.cell.activation not in _FUSED_ACTIVATIONS:
-            return "the activation is not tanh, relu, sigmoid or linear"
-        return None
-
-    def inner_loop(self, sequences, initial_state, mask, training=False):
-        if isinstance(mask, (list, tuple)):
-            mask = mask[0]
-        if self.fast_path is False:
-            blocker = "fast_path=False"
-        else:
-            blocker = self._fused_blocker(mask, training)
-        if blocker is not None:
-            if self.fast_path is True:
-                raise ValueError(
-                    "Clockwork got fast_path=True but cannot use the fused "
-                    f"loop: {blocker}."
-                )
-            return super().inner_loop(sequences, initial_state, mask, training)
-        return self._fused_loop(sequences, initial_state, training)
-
-    def _fused_loop(self, sequences, initial_state, training):
+    def _fused_recurrence(self, x, states, mask, activation, training):
         cell = self.cell
-        dtype = cell.compute_dtype
-        h0, clock0 = initial_state[0], ops.stop_gradient(initial_state[1])
-        x = ops.cast(sequences, dtype)
-        if training and cell.dropout > 0:
-            dp_mask = cell.get_dropout_mask(x[:, 0, :])
-            x = x * ops.expand_dims(dp_mask, 1)
-        if self.go_backwards:
-            x = ops.flip(x, axis=1)
-        # Time-major from the start: transposing the inputs is cheaper than
-        # transposing the projections when features < units.
-        xw = ops.matmul(ops.transpose(x, (1, 0, 2)), ops.cast(cell.kernel, dtype))
-        if cell.bias is not None:
-            xw = xw + ops.cast(cell.bias, dtype)
-        run = _fused_runner(keras.backend.backend())
-        hs = run(
-            xw,
-            ops.cast(h0, dtype),
-            ops.cast(clock0, dtype),
-            cell.masked_recurrent_kernel(dtype),
-            periods=cell.periods,
-            activation=_FUSED_ACTIVATIONS[cell.activation],
-        )
-        last = hs[-1]
-        if self.return_sequences:
-            outputs = ops.transpose(hs, (1, 0, 2))
+        z = self._input_projection(x)
+        h0, clock0 = states
+        steps = ops.shape(z)[1]
+        # The step counter before each step, per sample; masked steps do not
+        # advance it. Integer arithmetic: float16 cannot count far.
+        if mask is None:
+            ticks = ops.expand_dims(ops.arange(steps, dtype="int32"), 0)
+            advanced = ops.cast(steps, "int32")
         else:
-            outputs = ops.expand_dims(last, 1)
-        steps = ops.cast(ops.shape(sequences)[1], clock0.dtype)
-        clock = ops.mod(clock0 + steps, cell.cycle)
-        return last, outputs, [last, clock]
+            int_mask = ops.cast(mask, "int32")
+            ticks = ops.cumsum(int_mask, axis=1) - int_mask
+            advanced = ops.sum(int_mask, axis=1, keepdims=True)
+        start = ops.cast(ops.round(ops.stop_gradient(clock0)), "int32")
+        clock = ops.expand_dims(start + ticks, -1)
+        periods = ops.convert_to_tensor(cell.periods, dtype="int32")
+        active = ops.cast(ops.equal(ops.mod(clock, periods), 0), z.dtype)
+        if mask is not None:
+            active = active * ops.expand_dims(mask, -1)
+        result = backend_module().clockwork(
+            z,
+            cell.masked_recurrent_kernel(z.dtype),
+            h0,
+            active,
+            activation,
+            self.return_sequences,
+            training,
+        )
+        h_last = result[:, -1] if self.return_sequences else result
+        new_clock = ops.cast(ops.mod(start + advanced, cell.cycle), h0.dtype)
+        return result, [h_last, new_clock]
 
     @property
     def units(self):
@@ -678,7 +651,6 @@ class Clockwork(keras.layers.RNN):
             "bias_constraint": constraints.serialize(self.bias_constraint),
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
-            "fast_path": self.fast_path,
             "seed": self.cell.seed,
         }
         base_config = super().get_config()

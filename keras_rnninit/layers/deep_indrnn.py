@@ -1,24 +1,9 @@
 """Deep and residual IndRNN stacks, as in the IndRNN papers."""
 
-import numbers
-
 import keras
 
+from keras_rnninit.layers import _checks
 from keras_rnninit.layers.indrnn import IndRNN
-
-
-def _positive_int(value, name, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Integral)
-        or value <= 0
-    ):
-        raise ValueError(
-            f"`{name}` must be a positive integer. Received: {name}={value}"
-        )
-    return int(value)
 
 
 def deep_indrnn(
@@ -104,20 +89,13 @@ def deep_indrnn(
             "`input_shape` must be `(timesteps, features)`. "
             f"Received: input_shape={input_shape}"
         )
-    units = _positive_int(units, "units")
-    num_layers = _positive_int(num_layers, "num_layers")
-    num_classes = _positive_int(num_classes, "num_classes", allow_none=True)
+    units = _checks.positive_int(units, "units")
+    num_layers = _checks.positive_int(num_layers, "num_layers")
+    num_classes = _checks.positive_int(num_classes, "num_classes", allow_none=True)
     if timesteps == "auto":
         timesteps = input_shape[0]
-    timesteps = _positive_int(timesteps, "timesteps", allow_none=True)
-    if (
-        isinstance(dropout, bool)
-        or not isinstance(dropout, numbers.Real)
-        or not 0 <= dropout < 1
-    ):
-        raise ValueError(
-            f"`dropout` must be a float in [0, 1). Received: dropout={dropout}"
-        )
+    timesteps = _checks.positive_int(timesteps, "timesteps", allow_none=True)
+    dropout = _checks.rate(dropout, "dropout")
     if long_memory and timesteps is None:
         raise ValueError(
             "`long_memory=True` needs the sequence length: pass `timesteps` "

@@ -1,7 +1,5 @@
 """Independently Recurrent Neural Network (IndRNN): cell and layer."""
 
-import numbers
-
 import keras
 from keras import activations
 from keras import constraints
@@ -14,55 +12,10 @@ from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 from keras_rnninit.api_export import keras_rnninit_export
 from keras_rnninit.constraints import RecurrentBound
 from keras_rnninit.constraints import recurrent_bound
-
-# Activations the fused path knows the derivative of.
-_FUSED_ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
-_FUSED_BACKENDS = ("tensorflow", "jax")
-
-
-def _check_positive_int(value, name, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Integral)
-        or value <= 0
-    ):
-        raise ValueError(
-            f"`{name}` must be a positive integer"
-            + (" or None" if allow_none else "")
-            + f". Received: {name}={value}"
-        )
-    return int(value)
-
-
-def _check_rate(value, name):
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not 0 <= value < 1
-    ):
-        raise ValueError(
-            f"`{name}` must be a float in [0, 1). Received: {name}={value}"
-        )
-    return float(value)
-
-
-def _get_activation(activation):
-    try:
-        return activations.get(activation)
-    except ValueError:
-        raise ValueError(
-            "`activation` must be the name of a Keras activation, a callable "
-            f"or None. Received: activation={activation}"
-        ) from None
-
-
-def _activation_name(activation):
-    name = getattr(activation, "__name__", None)
-    if name in _FUSED_ACTIVATIONS and activations.get(name) is activation:
-        return name
-    return None
+from keras_rnninit.layers import _checks
+from keras_rnninit.layers._fused import FEW_FEATURES
+from keras_rnninit.layers._fused import FusedRNN
+from keras_rnninit.layers._fused import backend_module
 
 
 @keras_rnninit_export()
@@ -172,25 +125,12 @@ class IndRNNCell(keras.layers.Layer, DropoutRNNCell):
         nonnegative_recurrent=False,
         **kwargs,
     ):
-        units = _check_positive_int(units, "units")
-        timesteps = _check_positive_int(timesteps, "timesteps", allow_none=True)
-        if (
-            isinstance(gamma, bool)
-            or not isinstance(gamma, numbers.Real)
-            or not gamma > 0
-        ):
-            raise ValueError(
-                f"`gamma` must be a positive number. Received: gamma={gamma}"
-            )
-        for name, value in (
-            ("use_bias", use_bias),
-            ("long_memory", long_memory),
-            ("nonnegative_recurrent", nonnegative_recurrent),
-        ):
-            if not isinstance(value, bool):
-                raise ValueError(
-                    f"`{name}` must be a boolean. Received: {name}={value}"
-                )
+        units = _checks.positive_int(units, "units")
+        timesteps = _checks.positive_int(timesteps, "timesteps", allow_none=True)
+        gamma = _checks.positive_number(gamma, "gamma")
+        _checks.boolean(use_bias, "use_bias")
+        _checks.boolean(long_memory, "long_memory")
+        _checks.boolean(nonnegative_recurrent, "nonnegative_recurrent")
         if long_memory and timesteps is None:
             raise ValueError(
                 "`long_memory=True` needs the sequence length: pass "
@@ -200,11 +140,11 @@ class IndRNNCell(keras.layers.Layer, DropoutRNNCell):
             raise ValueError(
                 "`long_memory=True` initializes u in "
                 "[(1/gamma)^(1/T), gamma^(1/T)], which needs `gamma > 1`. "
-                f"Received: gamma={gamma}"
+                f"Received: gamma={gamma!r}"
             )
-        activation = _get_activation(activation)
-        dropout = _check_rate(dropout, "dropout")
-        recurrent_dropout = _check_rate(recurrent_dropout, "recurrent_dropout")
+        activation = _checks.activation(activation)
+        dropout = _checks.rate(dropout, "dropout")
+        recurrent_dropout = _checks.rate(recurrent_dropout, "recurrent_dropout")
         super().__init__(**kwargs)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -337,7 +277,7 @@ class IndRNNCell(keras.layers.Layer, DropoutRNNCell):
 
 
 @keras_rnninit_export()
-class IndRNN(keras.layers.RNN):
+class IndRNN(FusedRNN):
     """Independently Recurrent Neural Network layer, with a fused fast path.
 
     Runs `IndRNNCell` over a sequence:
@@ -345,14 +285,15 @@ class IndRNN(keras.layers.RNN):
     `IndRNNCell` for the recurrent bound and initialization that
     `timesteps`, `gamma` and `long_memory` set up.
 
-    Because the recurrence is elementwise, the layer can compute `W x_t` for
-    all steps in one matmul and run only the cheap elementwise loop step by
-    step, with a hand-written backward pass. This fused path is chosen
-    automatically (as `keras.layers.LSTM` picks cuDNN) on the TensorFlow
-    and JAX backends when:
-    - `activation` is `"relu"`, `"tanh"`, `"sigmoid"` or `None`,
-    - `recurrent_dropout` is 0 (or the call is not in training mode),
-    - no mask is passed.
+    Because the recurrence is elementwise, the layer computes `W x_t + b`
+    for all steps in one matmul and runs only the elementwise loop
+    `h_t = activation(z_t + u * h_{t-1})` step by step, compiled, with a
+    hand-written backward pass, as the authors' CUDA kernel does. This fused
+    path covers stacked layers, `return_sequences`, `go_backwards`,
+    `Bidirectional`, initial states, `stateful`, mixed precision and masks.
+    It is chosen automatically (as `keras.layers.LSTM` picks cuDNN) on the
+    TensorFlow and JAX backends when `activation` is `"relu"`, `"tanh"`,
+    `"sigmoid"` or `None` and there is no recurrent dropout in training.
     Otherwise (and on the torch backend) the layer runs the generic cell
     loop of `keras.layers.RNN`. Both give the same outputs and gradients.
 
@@ -397,14 +338,14 @@ class IndRNN(keras.layers.RNN):
             the fused path ignores it.
         seed: Random seed for dropout.
         use_fused: `"auto"` (default), `True` or `False`. `"auto"` uses the
-            fused path when the options allow it; `True` raises a
-            `ValueError` when they do not; `False` always runs the generic
-            cell loop.
+            fused path when the options allow it; `True` too, and warns,
+            naming the reason, when a call has to run the generic cell loop;
+            `False` always runs the generic cell loop.
 
     Call arguments:
         sequences: A 3D tensor, with shape `(batch, timesteps, features)`.
         mask: Binary tensor of shape `(batch, timesteps)`; a masked step
-            leaves the state unchanged. Uses the generic loop.
+            leaves the state unchanged.
         training: Python boolean, training or inference mode (dropout).
         initial_state: List of initial state tensors for the first step.
 
@@ -451,11 +392,6 @@ class IndRNN(keras.layers.RNN):
         use_fused="auto",
         **kwargs,
     ):
-        if use_fused not in ("auto", True, False):
-            raise ValueError(
-                "`use_fused` must be 'auto', True or False. "
-                f"Received: use_fused={use_fused}"
-            )
         cell = IndRNNCell(
             units,
             activation=activation,
@@ -482,6 +418,7 @@ class IndRNN(keras.layers.RNN):
         )
         super().__init__(
             cell,
+            use_fused=use_fused,
             return_sequences=return_sequences,
             return_state=return_state,
             go_backwards=go_backwards,
@@ -491,67 +428,26 @@ class IndRNN(keras.layers.RNN):
             **kwargs,
         )
         self.input_spec = [InputSpec(ndim=3)]
-        self.use_fused = use_fused
 
-    def _fused_unavailable_reason(self, mask, training):
-        backend = keras.backend.backend()
-        if backend not in _FUSED_BACKENDS:
-            return f"the {backend} backend has no fused IndRNN"
-        if _activation_name(self.cell.activation) not in _FUSED_ACTIVATIONS:
-            return f"activation {self.cell.activation} is not one of " + str(
-                _FUSED_ACTIVATIONS
-            )
-        if training and self.recurrent_dropout:
-            return "recurrent_dropout is used in training"
-        if mask is not None:
-            return "a mask is passed"
-        return None
-
-    def inner_loop(self, sequences, initial_state, mask, training=False):
-        if isinstance(mask, (list, tuple)):
-            mask = mask[0]
-        if self.use_fused is not False:
-            reason = self._fused_unavailable_reason(mask, training)
-            if reason is None:
-                return self._fused_loop(sequences, initial_state, training)
-            if self.use_fused is True:
-                raise ValueError(
-                    "use_fused=True was passed, but the fused IndRNN path "
-                    f"cannot run because {reason}. Pass use_fused='auto' to "
-                    "fall back to the generic loop."
-                )
-        return super().inner_loop(
-            sequences, initial_state, mask=mask, training=training
-        )
-
-    def _fused_loop(self, sequences, initial_state, training):
-        backend = keras.backend.backend()
-        if backend == "tensorflow":
-            from keras_rnninit.layers import _indrnn_tf as fused
-        else:
-            from keras_rnninit.layers import _indrnn_jax as fused
+    def _fused_recurrence(self, x, states, mask, activation, training):
         cell = self.cell
         dtype = cell.compute_dtype
-        if training and cell.dropout:
-            dp_mask = cell.get_dropout_mask(sequences[:, 0, :])
-            sequences = sequences * ops.expand_dims(dp_mask, 1)
-        sequences = ops.cast(sequences, dtype)
-        bias = None if cell.bias is None else ops.cast(cell.bias, dtype)
-        h0 = initial_state[0]
-        if isinstance(h0, (list, tuple)):
-            h0 = h0[0]
-        last_output, outputs, h_last = fused.indrnn_sequence(
-            sequences,
-            ops.cast(cell.kernel, dtype),
-            bias,
-            ops.cast(cell.recurrent_kernel, dtype),
-            ops.cast(h0, dtype),
-            activation=_activation_name(cell.activation),
-            return_sequences=self.return_sequences,
-            go_backwards=self.go_backwards,
-            **({"training": bool(training)} if backend == "tensorflow" else {}),
+        u = ops.cast(cell.recurrent_kernel, dtype)
+        projection = {}
+        if x.shape[-1] is not None and x.shape[-1] <= FEW_FEATURES:
+            # Few features (pixel MNIST, the adding problem): the loop
+            # computes `x_t W + b` itself and stores no `(B, T, units)` z.
+            bias = ops.zeros_like(u) if cell.bias is None else cell.bias
+            projection = {"kernel": ops.cast(cell.kernel, dtype),
+                          "bias": ops.cast(bias, dtype)}
+        else:
+            x = self._input_projection(x)
+        result = backend_module().indrnn(
+            x, u, states[0], mask, activation, self.return_sequences, training,
+            **projection,
         )
-        return last_output, outputs, [h_last]
+        h_last = result[:, -1] if self.return_sequences else result
+        return result, [h_last]
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
         return super().call(
@@ -663,7 +559,6 @@ class IndRNN(keras.layers.RNN):
         config["activity_regularizer"] = regularizers.serialize(
             self.activity_regularizer
         )
-        config["use_fused"] = self.use_fused
         base_config = super().get_config()
         del base_config["cell"]
         return {**base_config, **config}

@@ -9,6 +9,8 @@ import pytest
 
 from keras_rnninit.layers.clockwork import Clockwork
 from keras_rnninit.layers.clockwork import ClockworkCell
+from fused_checks import FUSED
+from fused_checks import assert_fused_equals_generic
 from helpers import assert_config_round_trip
 from helpers import assert_reload_matches
 from helpers import run_layer_test
@@ -120,15 +122,15 @@ def gradients(model, x, seed=0):
 
 
 @pytest.mark.parametrize(
-    "periods, fast_path",
+    "periods, use_fused",
     [([1, 2, 4], "auto"), ([1, 3, 5], "auto"), ([2, 3], "auto"),
      ([1, 1, 2], "auto"), ([1, 3, 5], False), ([2, 3], False)],
 )
-def test_matches_paper_reference(periods, fast_path, rng):
+def test_matches_paper_reference(periods, use_fused, rng):
     units = 2 * len(periods)
     x = rng.normal(size=(3, 11, 2)).astype("float32")
     layer = Clockwork(units, periods=periods, return_sequences=True,
-                      return_state=True, fast_path=fast_path)
+                      return_state=True, use_fused=use_fused)
     layer.build(x.shape)
     randomize(layer, rng)
     out, h, clock = layer(x)
@@ -143,12 +145,12 @@ def test_matches_paper_reference(periods, fast_path, rng):
         np.testing.assert_array_equal(to_np(out)[:, 1, :2], to_np(out)[:, 0, :2])
 
 
-@pytest.mark.parametrize("fast_path", PATHS)
-def test_stateful_clock_continues_across_batches(fast_path, rng):
+@pytest.mark.parametrize("use_fused", PATHS)
+def test_stateful_clock_continues_across_batches(use_fused, rng):
     periods = [1, 2, 4]
     x = rng.normal(size=(2, 15, 3)).astype("float32")
     layer = Clockwork(6, periods=periods, stateful=True, return_sequences=True,
-                      return_state=True, fast_path=fast_path)
+                      return_state=True, use_fused=use_fused)
     layer.build((2, 5, 3))
     randomize(layer, rng)
     chunks = [layer(x[:, i:i + 5]) for i in (0, 5, 10)]
@@ -163,14 +165,14 @@ def test_stateful_clock_continues_across_batches(fast_path, rng):
     np.testing.assert_allclose(to_np(out), ref_out[:, :5], atol=1e-5)
 
 
-@pytest.mark.parametrize("fast_path", PATHS)
-def test_initial_state_with_per_sample_clocks(fast_path, rng):
+@pytest.mark.parametrize("use_fused", PATHS)
+def test_initial_state_with_per_sample_clocks(use_fused, rng):
     periods = [1, 2, 4]
     x = rng.normal(size=(3, 7, 2)).astype("float32")
     h0 = rng.normal(size=(3, 6)).astype("float32") * 0.5
     t0 = np.array([0, 1, 3])
     layer = Clockwork(6, periods=periods, return_sequences=True,
-                      return_state=True, fast_path=fast_path)
+                      return_state=True, use_fused=use_fused)
     layer.build(x.shape)
     randomize(layer, rng)
     out, h, clock = layer(x, initial_state=[h0, t0[:, None].astype("float32")])
@@ -227,8 +229,8 @@ def test_connectivity_slow_feeds_fast():
     np.testing.assert_array_equal(cell.recurrent_mask[:, 2], [0, 0, 1])
 
 
-@pytest.mark.parametrize("fast_path", PATHS)
-def test_forbidden_blocks_get_no_gradient_and_stay_zero(fast_path, rng, tmp_path):
+@pytest.mark.parametrize("use_fused", PATHS)
+def test_forbidden_blocks_get_no_gradient_and_stay_zero(use_fused, rng, tmp_path):
     periods = [1, 2, 4]
     units, k = 6, 2
     forbidden = ~paper_allowed(periods, k).T  # Keras (source, target)
@@ -236,7 +238,7 @@ def test_forbidden_blocks_get_no_gradient_and_stay_zero(fast_path, rng, tmp_path
     inputs = keras.Input((9, 3), batch_size=4)
     layer = Clockwork(units, periods=periods, return_sequences=True,
                       recurrent_regularizer=keras.regularizers.L2(0.1),
-                      fast_path=fast_path)
+                      use_fused=use_fused)
     model = keras.Model(inputs, layer(inputs))
     rec = to_np(layer.cell.recurrent_kernel)
     assert np.all(rec[forbidden] == 0) and np.all(rec[~forbidden] != 0)
@@ -282,11 +284,11 @@ def test_forbidden_blocks_get_no_gradient_and_stay_zero(fast_path, rng, tmp_path
 def test_fused_path_equals_generic_path(go_backwards, activation, rng):
     x = rng.normal(size=(3, 10, 2)).astype("float32")
     models = []
-    for fast_path in (True, False):
+    for use_fused in (True, False):
         inputs = keras.Input((10, 2))
         layer = Clockwork(6, periods=[1, 2, 3], activation=activation,
                           return_sequences=True, go_backwards=go_backwards,
-                          fast_path=fast_path)
+                          use_fused=use_fused)
         models.append(keras.Model(inputs, layer(inputs)))
     randomize(models[0], rng)
     models[1].set_weights(models[0].get_weights())
@@ -302,9 +304,9 @@ def test_fused_path_equals_generic_path_with_dropout_and_state(rng):
     h0 = rng.normal(size=(3, 6)).astype("float32")
     t0 = np.array([[0.0], [2.0], [5.0]], "float32")
     outs = []
-    for fast_path in (True, False):
+    for use_fused in (True, False):
         layer = Clockwork(6, periods=[1, 2, 3], dropout=0.5, seed=7,
-                          return_state=True, fast_path=fast_path)
+                          return_state=True, use_fused=use_fused)
         layer.build(x.shape)
         keras.utils.set_random_seed(3)
         randomize(layer, np.random.default_rng(5))
@@ -314,11 +316,27 @@ def test_fused_path_equals_generic_path_with_dropout_and_state(rng):
         np.testing.assert_allclose(a, b, atol=1e-5)
 
 
-def test_fast_path_true_raises_when_unusable(rng):
+def test_use_fused_true_warns_when_unusable(rng):
     x = rng.normal(size=(2, 4, 2)).astype("float32")
-    layer = Clockwork(4, periods=[1, 2], fast_path=True)
-    with pytest.raises(ValueError, match="fast_path=True"):
-        layer(x, mask=np.ones((2, 4), bool))
+    layer = Clockwork(4, periods=[1, 2], recurrent_dropout=0.5,
+                      use_fused=True)
+    reason = "recurrent_dropout" if HAS_FUSED else "backend"
+    with pytest.warns(UserWarning, match=f"use_fused=True.*{reason}"):
+        layer(x, training=True)
+
+
+def test_fast_path_is_a_deprecated_alias(rng):
+    with pytest.warns(DeprecationWarning, match="use_fused"):
+        layer = Clockwork(4, periods=[1, 2], fast_path=False)
+    assert layer.use_fused is False
+    config = layer.get_config()
+    assert "fast_path" not in config and config["use_fused"] is False
+    old_config = {**config, "fast_path": False}
+    del old_config["use_fused"]
+    with pytest.warns(DeprecationWarning):
+        assert Clockwork.from_config(old_config).use_fused is False
+    with pytest.raises(ValueError, match="fast_path"):
+        Clockwork(4, periods=[1, 2], fast_path=True, use_fused=False)
 
 
 def test_recurrent_dropout_trains(rng):
@@ -386,10 +404,10 @@ def test_cell_in_rnn_save_load(tmp_path, rng):
 
 def test_config_round_trip():
     layer = Clockwork(8, periods=[1, 3], activation="relu", dropout=0.1,
-                      recurrent_dropout=0.2, fast_path=False, seed=4,
+                      recurrent_dropout=0.2, use_fused=False, seed=4,
                       kernel_regularizer="l2", recurrent_constraint="max_norm")
     revived = assert_config_round_trip(layer)
-    assert revived.periods == (1, 3) and revived.fast_path is False
+    assert revived.periods == (1, 3) and revived.use_fused is False
     config = layer.get_config()
     assert "cell" not in config and config["num_modules"] == 2
     cell = ClockworkCell(6, num_modules=3, seed=2)
@@ -469,3 +487,84 @@ def test_fit_with_unknown_sequence_length(layer_cls):
     after = [keras.ops.convert_to_numpy(w) for w in model.trainable_weights]
     assert any(not np.array_equal(b, a) for b, a in zip(before, after))
     assert model.predict(x, verbose=0).shape == (4, 1)
+
+
+# Fused == generic: outputs and every gradient, for each case the fused loop
+# covers (on torch both run the generic loop).
+
+
+def _mask():
+    mask = np.ones((3, 9), bool)
+    mask[0, 6:] = False  # right padding
+    mask[1, 2:4] = False  # a gap
+    mask[2, :2] = False  # leading masked steps
+    return mask
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["sequences", "last", "go_backwards", "mask", "mask_backwards",
+     "zero_output_mask", "initial_state"],
+)
+def test_fused_equals_generic_cases(case, rng):
+    x = rng.normal(size=(3, 9, 2)).astype("float32")
+    h0 = rng.normal(size=(3, 6)).astype("float32")
+    clock0 = np.array([[0.0], [1.0], [5.0]], "float32")
+    mask = _mask()
+
+    def build(use_fused):
+        layer = Clockwork(
+            6, periods=[1, 2, 3], return_sequences=case != "last",
+            go_backwards=case in ("go_backwards", "mask_backwards"),
+            zero_output_for_mask=case == "zero_output_mask",
+            return_state=case == "initial_state", use_fused=use_fused)
+        x_in = keras.Input((9, 2), batch_size=3)
+        if case == "initial_state":
+            h_in = keras.Input((6,), batch_size=3)
+            c_in = keras.Input((1,), batch_size=3)
+            out = layer(x_in, initial_state=[h_in, c_in])
+            return keras.Model([x_in, h_in, c_in], out[:2])
+        if "mask" in case:
+            m_in = keras.Input((9,), batch_size=3, dtype="bool")
+            return keras.Model([x_in, m_in], layer(x_in, mask=m_in))
+        return keras.Model(x_in, layer(x_in))
+
+    inputs = [x]
+    if case == "initial_state":
+        inputs = [x, h0, clock0]
+    elif "mask" in case:
+        inputs = [x, mask]
+    outs, _ = assert_fused_equals_generic(build, inputs, rng)
+    if case == "zero_output_mask":
+        assert np.all(outs[0][~mask] == 0)
+
+
+def test_fused_stack_and_bidirectional_equal_generic(rng):
+    """A stacked Bidirectional Clockwork with a mask: the upper layer's
+    input needs a gradient, the backward copy runs go_backwards."""
+    x = rng.normal(size=(3, 9, 2)).astype("float32")
+    x[0, 6:] = 0.0
+
+    def build(use_fused):
+        inputs = keras.Input((9, 2), batch_size=3)
+        h = keras.layers.Masking(0.0)(inputs)
+        h = keras.layers.Bidirectional(Clockwork(
+            4, periods=[1, 2], return_sequences=True, use_fused=use_fused))(h)
+        h = Clockwork(6, periods=[1, 2, 4], activation="relu",
+                      use_fused=use_fused)(h)
+        return keras.Model(inputs, h)
+
+    assert build(FUSED).layers[2].backward_layer.use_fused == FUSED
+    assert_fused_equals_generic(build, [x], rng)
+
+
+def test_fused_mixed_precision_equals_generic(rng):
+    x = rng.normal(size=(2, 8, 3)).astype("float32")
+
+    def build(use_fused):
+        inputs = keras.Input((8, 3), batch_size=2)
+        layer = Clockwork(4, periods=[1, 2], return_sequences=True,
+                          dtype="mixed_float16", use_fused=use_fused)
+        return keras.Model(inputs, layer(inputs))
+
+    assert_fused_equals_generic(build, [x], rng, atol=1e-2, rtol=1e-2)

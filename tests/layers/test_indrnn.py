@@ -3,6 +3,9 @@ import numpy as np
 import pytest
 from helpers import assert_config_round_trip
 from helpers import assert_reload_matches
+from fused_checks import FUSED
+from fused_checks import assert_fused_equals_generic
+from fused_checks import randomize
 from helpers import run_layer_test
 
 from keras_rnninit.constraints import RecurrentBound
@@ -168,95 +171,132 @@ def test_stateful_continues_from_last_state(rng):
 # Fused path == generic path ---------------------------------------------------
 
 
-def outputs_and_gradients(layer, x, h0):
-    """Outputs and gradients of a scalar loss wrt x, h0 and the weights."""
-    if BACKEND == "tensorflow":
-        import tensorflow as tf
-
-        x, h0 = tf.constant(x), tf.constant(h0)
-        with tf.GradientTape() as tape:
-            tape.watch([x, h0])
-            out, state = layer(x, initial_state=[h0])
-            loss = tf.reduce_sum(out**2) + tf.reduce_sum(tf.sin(3 * state))
-        grads = tape.gradient(loss, [x, h0] + layer.trainable_weights)
-        return [out, state], grads
-    if BACKEND == "jax":
-        import jax
-
-        def loss_fn(trainable, x, h0):
-            (out, state), _ = layer.stateless_call(
-                trainable, [v.value for v in layer.non_trainable_variables],
-                x, initial_state=[h0])
-            return (out**2).sum() + jax.numpy.sin(3 * state).sum(), (out, state)
-
-        trainable = [v.value for v in layer.trainable_variables]
-        (_, outs), grads = jax.value_and_grad(
-            loss_fn, argnums=(0, 1, 2), has_aux=True)(trainable, x, h0)
-        return list(outs), [grads[1], grads[2], *grads[0]]
-    import torch
-
-    x = torch.tensor(x, requires_grad=True)
-    h0 = torch.tensor(h0, requires_grad=True)
-    out, state = layer(x, initial_state=[h0])
-    loss = (out**2).sum() + torch.sin(3 * state).sum()
-    weights = [w.value for w in layer.trainable_weights]
-    grads = torch.autograd.grad(loss, [x, h0] + weights)
-    return [out, state], grads
+def _model(layers, x_shape, extra_inputs=(), call=None):
+    """A functional model `x (+ extra inputs) -> layers`."""
+    inputs = [keras.Input(x_shape[1:], batch_size=x_shape[0])]
+    inputs += [keras.Input(shape[1:], batch_size=shape[0], dtype=dtype)
+               for shape, dtype in extra_inputs]
+    if call is None:
+        out = inputs[0]
+        for layer in layers:
+            out = layer(out)
+    else:
+        out = call(layers, *inputs)
+    return keras.Model(inputs if len(inputs) > 1 else inputs[0], out)
 
 
-@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def _mask(batch=B, steps=T):
+    """Right padding, a gap in the middle, leading masked steps."""
+    mask = np.ones((batch, steps), bool)
+    mask[0, steps - 3:] = False
+    mask[1, 2:4] = False
+    mask[2, :2] = False
+    return mask
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", None])
 @pytest.mark.parametrize("return_sequences", [True, False])
-@pytest.mark.parametrize("features", [2, 12])  # loop matmul / precomputed W x
+@pytest.mark.parametrize("features", [2, 12])  # broadcast products / matmul
 def test_fused_equals_generic(rng, activation, return_sequences, features):
-    kwargs = dict(activation=activation, return_sequences=return_sequences,
-                  return_state=True, go_backwards=features == 12)
-    fused = IndRNN(N, use_fused="auto", **kwargs)
-    generic = IndRNN(N, use_fused=False, **kwargs)
     x = inputs(rng, (B, T, features))
     h0 = rng.uniform(-1, 1, (B, N)).astype("float32")
-    for layer in (fused, generic):
-        layer.build(x.shape)
-    random_weights(fused, rng)
-    generic.set_weights(fused.get_weights())
-    outs_f, grads_f = outputs_and_gradients(fused, x, h0)
-    outs_g, grads_g = outputs_and_gradients(generic, x, h0)
-    for a, b in zip(outs_f, outs_g):
-        np.testing.assert_allclose(to_numpy(a), to_numpy(b), atol=1e-5)
-    for a, b in zip(grads_f, grads_g):
-        np.testing.assert_allclose(to_numpy(a), to_numpy(b), atol=1e-4,
-                                   rtol=1e-4)
+
+    def build(use_fused):
+        layer = IndRNN(N, activation=activation, use_fused=use_fused,
+                       return_sequences=return_sequences, return_state=True)
+        return _model([layer], x.shape, [((B, N), "float32")],
+                      call=lambda ls, x, h0: ls[0](x, initial_state=[h0]))
+
+    assert_fused_equals_generic(build, [x, h0], rng)
 
 
-@pytest.mark.skipif(BACKEND != "jax", reason="JAX's weights-only gradient path")
-@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "linear"])
-@pytest.mark.parametrize("use_bias", [True, False])
-def test_fused_weight_gradients_without_input_gradient(rng, activation, use_bias):
-    """A train step needs no gradient wrt x: the fused path then carries the
-    derivatives of h_T forward instead of running a reverse scan."""
-    import jax
+@pytest.mark.parametrize("return_sequences", [True, False])
+def test_fused_go_backwards_equals_generic(rng, return_sequences):
+    x = inputs(rng)
+    assert_fused_equals_generic(
+        lambda use_fused: _model([IndRNN(
+            N, go_backwards=True, return_sequences=return_sequences,
+            use_fused=use_fused)], x.shape), [x], rng)
 
-    kwargs = dict(activation=activation, use_bias=use_bias)
-    fused = IndRNN(N, use_fused="auto", **kwargs)
-    generic = IndRNN(N, use_fused=False, **kwargs)
-    x = inputs(rng, (B, 3 * T, 3))
-    for layer in (fused, generic):
-        layer.build(x.shape)
-    random_weights(fused, rng)
-    fused.set_weights([0.5 * w for w in fused.get_weights()])
-    generic.set_weights(fused.get_weights())
 
-    def gradients(layer):
-        frozen = [v.value for v in layer.non_trainable_variables]
+@pytest.mark.parametrize("return_sequences", [True, False])
+@pytest.mark.parametrize("zero_output_for_mask", [True, False])
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_fused_mask_equals_generic(rng, return_sequences, zero_output_for_mask,
+                                   go_backwards):
+    x = inputs(rng)
+    h0 = rng.uniform(-1, 1, (B, N)).astype("float32")
 
-        def loss_fn(trainable):
-            out, _ = layer.stateless_call(trainable, frozen, x)
-            return (jax.numpy.sin(2 * out) + out**2).sum()
+    def build(use_fused):
+        layer = IndRNN(N, return_sequences=return_sequences, return_state=True,
+                       go_backwards=go_backwards, use_fused=use_fused,
+                       zero_output_for_mask=zero_output_for_mask)
+        return _model([layer], x.shape, [((B, T), "bool"), ((B, N), "float32")],
+                      call=lambda ls, x, m, h0: ls[0](x, mask=m,
+                                                      initial_state=[h0]))
 
-        trainable = [v.value for v in layer.trainable_variables]
-        return jax.jit(jax.grad(loss_fn))(trainable)
+    outs, _ = assert_fused_equals_generic(build, [x, _mask(), h0], rng)
+    if return_sequences and zero_output_for_mask:
+        assert np.all(outs[0][~_mask()[:, ::-1 if go_backwards else 1]] == 0)
 
-    for a, b in zip(gradients(fused), gradients(generic)):
-        np.testing.assert_allclose(to_numpy(a), to_numpy(b), atol=1e-5, rtol=1e-4)
+
+def test_fused_stack_equals_generic(rng):
+    """The second layer's input needs a gradient; the mask flows through."""
+    x = inputs(rng, (B, 12, F))
+    x[0, 8:] = 0.0
+
+    def build(use_fused):
+        return _model([keras.layers.Masking(0.0),
+                       IndRNN(N, return_sequences=True, use_fused=use_fused),
+                       IndRNN(3, activation="tanh", use_fused=use_fused)],
+                      x.shape)
+
+    assert_fused_equals_generic(build, [x], rng)
+
+
+@pytest.mark.parametrize("return_sequences", [True, False])
+def test_fused_bidirectional_equals_generic(rng, return_sequences):
+    x = inputs(rng)
+
+    def build(use_fused):
+        layer = keras.layers.Bidirectional(IndRNN(
+            N, return_sequences=return_sequences, use_fused=use_fused))
+        return _model([layer], x.shape, [((B, T), "bool")],
+                      call=lambda ls, x, m: ls[0](x, mask=m))
+
+    model = build(True)
+    assert model.layers[-1].backward_layer.use_fused is True
+    assert_fused_equals_generic(build, [x, _mask()], rng)
+
+
+def test_fused_mixed_precision_equals_generic(rng):
+    x = inputs(rng)
+
+    def build(use_fused):
+        return _model([IndRNN(N, return_sequences=True, use_fused=use_fused,
+                              dtype="mixed_float16")], x.shape)
+
+    assert_fused_equals_generic(build, [x], rng, atol=1e-2, rtol=1e-2)
+
+
+def test_fused_stateful_equals_generic(rng):
+    x = inputs(rng, (B, 2 * T, F))
+    results = []
+    for use_fused in (FUSED, False):
+        layer = IndRNN(N, stateful=True, return_sequences=True,
+                       use_fused=use_fused)
+        model = _model([layer], (B, T, F))
+        if results:
+            model.set_weights(weights)
+        else:
+            randomize(model, rng)
+            weights = model.get_weights()
+        chunks = [to_numpy(model(x[:, :T])), to_numpy(model(x[:, T:]))]
+        results.append((chunks, to_numpy(layer.states[0])))
+    for a, b in zip(results[0][0] + [results[0][1]],
+                    results[1][0] + [results[1][1]]):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    assert not np.allclose(results[0][0][0], results[0][0][1])
 
 
 @pytest.mark.skipif(not HAS_FUSED, reason="no fused path on this backend")
@@ -274,19 +314,24 @@ def test_fused_with_dropout_equals_generic(rng):
     np.testing.assert_allclose(outs[0], outs[1], atol=1e-5)
 
 
-def test_use_fused_true_raises_when_unavailable(rng):
+def test_use_fused_true_warns_with_the_reason(rng):
+    import warnings
+
     x = inputs(rng)
-    layer = IndRNN(N, use_fused=True)
     if not HAS_FUSED:
-        with pytest.raises(ValueError, match="use_fused"):
-            layer(x)
+        with pytest.warns(UserWarning, match=f"{BACKEND} backend"):
+            IndRNN(N, use_fused=True)(x)
         return
-    with pytest.raises(ValueError, match="mask"):
-        layer(x, mask=np.ones((B, T), bool))
+    layer = IndRNN(N, activation="softplus", use_fused=True)
+    with pytest.warns(UserWarning, match="use_fused=True.*softplus"):
+        layer(x)
     layer = IndRNN(N, recurrent_dropout=0.2, use_fused=True)
-    with pytest.raises(ValueError, match="recurrent_dropout"):
+    with pytest.warns(UserWarning, match="recurrent_dropout"):
         layer(x, training=True)
-    layer(x, training=False)  # recurrent dropout is off in inference
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        layer(x, training=False)  # recurrent dropout is off in inference
+        layer(x, mask=np.ones((B, T), bool))  # masks are fused
 
 
 @pytest.mark.skipif(BACKEND != "tensorflow", reason="tf.distribute")
