@@ -480,6 +480,11 @@ def run_study(settings, candidates, data, overwrite=False, tf_strategy=None,
         directory=settings.directory, project_name=PROJECT, overwrite=False,
         distribution_strategy=tf_strategy,
     )
+    oracle_file = os.path.join(settings.directory, PROJECT, "oracle.json")
+    if not is_worker() and not tuner.oracle.trials and os.path.exists(oracle_file):
+        # keras-tuner reloads a project from the tuner's own state file: a
+        # chief resuming a study that another tuner id ran would start over.
+        tuner.oracle.reload()
     tuner.search(verbose=0)
     if not is_worker():
         # The chief's saved oracle otherwise still lists its last trial as
