@@ -104,8 +104,13 @@ def _paper_paragraph(reports):
         band = {k: c[k]["band_decades"] for k in ("np-rnn", "irnn", "irnn-scaled")}
         band_text = ", ".join(
             f"{k} {'none' if v is None else f'{v:.2f}'}" for k, v in band.items())
+        done = sum(v["trials"] for v in c.values())
+        planned = sum(v["planned"] for v in c.values())
+        status = ("" if done >= planned else
+                  f" (partial: {done} of {planned} planned trials so far; "
+                  "resumable, not final)")
         lines.append(
-            f"- {report['description']}: np-RNN against IRNN: "
+            f"- {report['description']}{status}: np-RNN against IRNN: "
             f"{compare('np-rnn', 'irnn')}; np-RNN against iRNN: "
             f"{compare('np-rnn', 'irnn-scaled')}. Learning-rate band where at "
             f"least half the seeds succeed (decades): {band_text}. IndRNN: "
