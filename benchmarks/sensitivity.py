@@ -116,6 +116,11 @@ def _paper_paragraph(reports):
             f"least half the seeds succeed (decades): {band_text}. IndRNN: "
             f"{compare('indrnn', 'lstm')}; {compare('indrnn', 'irnn')}."
         )
+    for name in ("byo_lstm", "byo_gru"):
+        report = reports.get(name)
+        if report:
+            lines.append(f"- {report['description']} (NPInit against the usual "
+                         f"initializers of a gated network): {report['verdict']}")
     return lines
 
 
