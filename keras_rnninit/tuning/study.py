@@ -25,12 +25,15 @@ import keras_tuner
 from keras_rnninit import objective as objective_lib
 from keras_rnninit.tuning import protocols
 from keras_rnninit.tuning.candidates import StudyError
+from keras_rnninit.tuning.compiled_models import CompiledModels
 from keras_rnninit.tuning.space import SearchSpace
 
 STUDY_FILE = "study.json"
 PROJECT = "trials"
 RESULT_FILE = "result.json"
-VALIDATION_BATCH = 1024
+# Large enough to take few calls, small enough to stay in cache: on CPU, 1000
+# sequences validate 1.6x faster in batches of 250 than in one batch.
+VALIDATION_BATCH = 250
 
 
 @dataclasses.dataclass
@@ -327,6 +330,7 @@ class StudyTuner(keras_tuner.Tuner):
         self.planned = len(oracle.entries)
         self.started = time.time()
         self.run_count = 0
+        self.compiled = CompiledModels()
 
     def run_trial(self, trial, *args, **kwargs):
         s = self.settings
@@ -337,6 +341,8 @@ class StudyTuner(keras_tuner.Tuner):
         train, validation = self.data(seed)
         with keras_tuner.engine.tuner.maybe_distribute(self.distribution_strategy):
             model = self.candidates[hp["candidate"]].build(hp, seed)
+        if self.distribution_strategy is None:
+            model = self.compiled.take(model)
         built = time.perf_counter()
         # Arrays are evaluated in large batches; a dataset as it is batched.
         if isinstance(validation, tuple):
