@@ -7,7 +7,9 @@ import platform
 
 import keras
 
-RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+# BENCHMARK_RESULTS_DIR sends a trial run's files elsewhere.
+RESULTS_DIR = os.environ.get("BENCHMARK_RESULTS_DIR") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "results")
 
 
 def environment():

@@ -44,11 +44,30 @@ TARGETS = {"train": 8.0, "forward": 10.0}
 
 
 def _recurrent(kind, units, timesteps, return_sequences, name):
+    if kind == "projection":
+        return _Projection(units, timesteps, return_sequences, name)
     if kind == "indrnn":
         return IndRNN(units, timesteps=timesteps, use_fused=True,
                       return_sequences=return_sequences, name=name)
     return keras.layers.SimpleRNN(units, activation="relu",
                                   return_sequences=return_sequences, name=name)
+
+
+class _Projection:
+    """A recurrent layer's input projection `relu(x W + b)` alone, no
+    recurrence: the stack of these is the floor under any fused recurrence,
+    since IndRNN and SimpleRNN both compute it (and its gradients)."""
+
+    def __init__(self, units, timesteps, return_sequences, name):
+        self.dense = keras.layers.Dense(units, activation="relu", name=name)
+        self.timesteps, self.return_sequences = timesteps, return_sequences
+
+    def __call__(self, x):
+        x = self.dense(x)
+        if not self.return_sequences:
+            x = keras.layers.Cropping1D((self.timesteps - 1, 0))(x)
+            x = keras.layers.Reshape((x.shape[-1],))(x)
+        return x
 
 
 def adding_model(kind, timesteps, layers, units, batch, head="last",
@@ -116,7 +135,10 @@ def measure(label, spec, args):
         x = rng.uniform(0, 1, (args.batch, timesteps, 2)).astype("float32")
         y = rng.uniform(0, 1, (args.batch, 1)).astype("float32")
     models = {}
-    for kind in ("indrnn", "simple_rnn"):
+    kinds = ["indrnn", "simple_rnn"]
+    if not spec.get("bidirectional"):
+        kinds.append("projection")
+    for kind in kinds:
         keras.utils.set_random_seed(0)
         if mnist:
             models[kind] = mnist_model(kind, timesteps, spec["layers"],
@@ -130,13 +152,19 @@ def measure(label, spec, args):
         [lambda m=models[k]: m.train_on_batch(x, y) for k in order], repeats)
     forward = _results.time_interleaved(
         [lambda m=models[k]: m.predict_on_batch(x) for k in order], repeats)
-    memory = [_results.train_step_memory_mb(models[k], x, y) for k in order]
     row = {"config": label, "layers": spec["layers"], "timesteps": timesteps,
            "batch": args.batch, "repeats": repeats}
-    for kind, tr, fw, mem in zip(order, train, forward, memory):
+    for kind, tr, fw in zip(order, train, forward):
         row[f"{kind}_train_ms"] = 1e3 * tr
         row[f"{kind}_forward_ms"] = 1e3 * fw
-        row[f"{kind}_memory_mb"] = mem
+    for kind in ("indrnn", "simple_rnn"):
+        row[f"{kind}_memory_mb"] = _results.train_step_memory_mb(
+            models[kind], x, y)
+    # The best ratio any recurrence could reach: SimpleRNN against the
+    # projections both models share.
+    row["train_ceiling"] = (row["simple_rnn_train_ms"]
+                            / row["projection_train_ms"]
+                            if "projection" in models else None)
     row["train_speedup"] = row["simple_rnn_train_ms"] / row["indrnn_train_ms"]
     row["forward_speedup"] = (row["simple_rnn_forward_ms"]
                               / row["indrnn_forward_ms"])
@@ -184,6 +212,8 @@ def main(argv=None):
         ("indrnn_train_ms", "IndRNN train (ms)", ".1f"),
         ("simple_rnn_train_ms", "SimpleRNN train (ms)", ".1f"),
         ("train_speedup", "train x", ".1f"),
+        ("projection_train_ms", "projections alone train (ms)", ".1f"),
+        ("train_ceiling", "ceiling x", ".1f"),
         ("indrnn_forward_ms", "IndRNN forward (ms)", ".1f"),
         ("simple_rnn_forward_ms", "SimpleRNN forward (ms)", ".1f"),
         ("forward_speedup", "forward x", ".1f"),
@@ -209,6 +239,11 @@ def main(argv=None):
         "reliable than the times. Memory: " + memory_note + ". One "
         f"(T, batch, units) float32 tensor at T=1000 is "
         f"{1000 * args.batch * args.units * 4 / 2**20:.0f} MB.\n\n"
+        "Projections alone: the same stack with every recurrent layer "
+        "replaced by its input projection `relu(x W + b)` (a `Dense` over "
+        "the steps), no recurrence; IndRNN and SimpleRNN both compute it, so "
+        "SimpleRNN's time over it (ceiling x) bounds what any recurrence "
+        "could gain.\n\n"
         f"Targets: training step >= {TARGETS['train']:g}x SimpleRNN for the "
         "2-layer (T=1000) and 6-layer models; time per step flat from T=100 "
         f"to T=5000; forward >= {TARGETS['forward']:g}x."
