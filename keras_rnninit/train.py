@@ -18,6 +18,7 @@ import sys
 
 import keras
 
+from keras_rnninit import _interrupts
 from keras_rnninit import models
 from keras_rnninit import tasks
 
@@ -223,15 +224,24 @@ def format_result(result):
     )
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows a default only where there is one to show."""
+
+    def _get_help_string(self, action):
+        if action.required or action.default in (None, False):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def make_parser():
     parser = argparse.ArgumentParser(
-        prog="python -m keras_rnninit.train",
+        prog="rnninit-train",
         description=__doc__.split("\n\n")[0],
         epilog=(
             "Families: "
             + "; ".join(f"{n}: {s.description}" for n, s in models.FAMILIES.items())
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     g = parser.add_argument_group("task")
     g.add_argument("--task", required=True, choices=tasks.names(),
@@ -300,6 +310,7 @@ def make_parser():
 
 
 def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = make_parser()
     args = parser.parse_args(argv)
     try:
@@ -348,17 +359,24 @@ def main(argv=None):
         "runs", f"{args.family}_{args.task}"
     )
     print(task.summary())
-    _, result = train(
-        args.family,
-        task,
-        epochs=args.epochs,
-        patience=args.patience,
-        output_dir=output_dir,
-        resume=args.resume,
-        verbose=2 if args.quiet else 1,
-        stop_when_solved=args.stop_when_solved,
-        **model_kwargs,
-    )
+    _interrupts.handle_sigterm()
+    try:
+        _, result = train(
+            args.family,
+            task,
+            epochs=args.epochs,
+            patience=args.patience,
+            output_dir=output_dir,
+            resume=args.resume,
+            verbose=2 if args.quiet else 1,
+            stop_when_solved=args.stop_when_solved,
+            **model_kwargs,
+        )
+    except KeyboardInterrupt as e:
+        return _interrupts.stopped(
+            e, "rnninit-train", argv,
+            f"the last finished epoch is saved in {output_dir}",
+            resume_argv=["--resume"])
     print(format_result(result))
     if result["solved_step"] is not None:
         print(

@@ -1,7 +1,9 @@
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import keras
 import pytest
@@ -94,6 +96,35 @@ def test_help_explains_every_flag():
     for flag in ("--family", "--task", "--length", "--clipnorm", "--lr-decay",
                  "--patience", "--resume", "--hp", "np-rnn"):
         assert flag in text
+
+
+def test_help_shows_real_defaults_and_the_command_name():
+    text = " ".join(train.make_parser().format_help().split())
+    assert text.startswith("usage: rnninit-train")
+    assert "(default: None)" not in text and "(default: False)" not in text
+    assert "(default: 0.001)" in text  # --learning-rate
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_an_interrupted_run_stops_cleanly_and_says_how_to_resume(
+        signum, code, tmp_path, subprocess_env):
+    out = tmp_path / "run"
+    args = ["--family", "irnn", "--epochs", "1000", "--patience", "0",
+            "--output-dir", str(out)] + TINY
+    process = subprocess.Popen(
+        [sys.executable, "-m", "keras_rnninit.train", *args], env=subprocess_env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.time() + 300
+    while (time.time() < deadline and process.poll() is None
+           and not os.path.isfile(out / "last.keras")):
+        time.sleep(0.1)
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == code, err[-2000:]
+    assert "Traceback" not in err
+    assert f"saved in {out}" in err
+    assert "To resume: rnninit-train --family irnn" in err and "--resume" in err
 
 
 def test_stop_when_solved_records_the_step():

@@ -7,6 +7,8 @@ import signal
 import sys
 import time
 
+from keras_rnninit import _interrupts
+
 DEFAULT_FAMILIES = "irnn,irnn-scaled,np-rnn"
 DEFAULT_INITIALIZERS = "glorot_uniform,orthogonal,identity,keras_rnninit>NPInit"
 
@@ -300,14 +302,6 @@ def _start_timeout(seconds):
     signal.setitimer(signal.ITIMER_REAL, seconds)
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, handled like Ctrl-C: stop, keep what is finished, say how to resume."""
-
-
-def _terminate(signum, frame):
-    raise Terminated()
-
-
 def print_report(directory, threshold=None):
     from keras_rnninit.tuning import report as report_lib
 
@@ -425,17 +419,15 @@ def main(argv=None):
     from keras_rnninit.tuning.study import is_worker
 
     started = time.time()
-    signal.signal(signal.SIGTERM, _terminate)
+    _interrupts.handle_sigterm()
     try:
         directory = run(args, parser)
     except (SpaceError, StrategyError, StudyError) as e:
         parser.error(str(e))
     except KeyboardInterrupt as e:
-        command = " ".join(shlex.quote(a) for a in ["rnninit-tune", *argv])
-        print(f"\nrnninit-tune: stopped; finished trials are saved in "
-              f"{args.directory or 'the study directory'}. To resume: {command}",
-              file=sys.stderr, flush=True)
-        return 143 if isinstance(e, Terminated) else 130
+        return _interrupts.stopped(
+            e, "rnninit-tune", argv, "finished trials are saved in "
+            f"{args.directory or 'the study directory'}")
     if is_worker():
         print(f"worker {os.environ['KERASTUNER_TUNER_ID']} done in "
               f"{time.time() - started:.0f} s")
