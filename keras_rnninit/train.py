@@ -256,12 +256,14 @@ def make_parser():
     g.add_argument("--rows", action="store_true", default=None,
                    help="mnist / permuted-mnist / digits: one image row per step "
                         "instead of one pixel per step")
-    g.add_argument("--source", choices=["auto", "npz", "keras-cache", "tfds"],
+    g.add_argument("--source",
+                   choices=["auto", "npz", "pkl", "keras-cache", "tfds"],
                    help="mnist / permuted-mnist: where the data comes from "
                         "(auto: --mnist-path, Keras's cache, or data already "
                         "prepared by tensorflow_datasets; never downloads)")
     g.add_argument("--mnist-path", help="mnist / permuted-mnist: an mnist.npz "
-                   "in Keras's format")
+                   "in Keras's format or the classic mnist.pkl.gz (its own "
+                   "50000/10000/10000 split)")
     g.add_argument("--data-dir", help="mnist / permuted-mnist: "
                    "tensorflow_datasets' data directory")
     g = parser.add_argument_group("model")

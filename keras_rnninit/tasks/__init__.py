@@ -18,6 +18,7 @@ from keras_rnninit.tasks.base import Task
 from keras_rnninit.tasks.copy_memory import copy_memory
 from keras_rnninit.tasks.digits import digits
 from keras_rnninit.tasks.mnist import load_mnist
+from keras_rnninit.tasks.mnist import load_mnist_pickle
 from keras_rnninit.tasks.mnist import mnist
 from keras_rnninit.tasks.mnist import permuted_mnist
 from keras_rnninit.tasks.multiplication import multiplication
@@ -125,6 +126,7 @@ __all__ = [
     "digits",
     "get",
     "load_mnist",
+    "load_mnist_pickle",
     "mnist",
     "multiplication",
     "names",

@@ -1,6 +1,8 @@
 """Sequential and permuted MNIST: classify a digit read one pixel at a time."""
 
+import gzip
 import os
+import pickle
 
 import numpy as np
 
@@ -8,8 +10,10 @@ from keras_rnninit.tasks import _common
 from keras_rnninit.tasks.base import DatasetUnavailableError
 from keras_rnninit.tasks.base import Task
 
-SOURCES = ("auto", "npz", "keras-cache", "tfds")
+SOURCES = ("auto", "npz", "pkl", "keras-cache", "tfds")
 _NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+_PICKLE_SUFFIXES = (".pkl.gz", ".pkl")
+_PICKLE_SPLITS = ("train", "validation", "test")
 
 
 def keras_cache_path():
@@ -25,7 +29,9 @@ def _unavailable(reason):
         f"MNIST is not available: {reason}. Options:\n"
         "  1. source='npz', path='/path/to/mnist.npz': a file in Keras's format "
         "(arrays x_train, y_train, x_test, y_test), e.g. copied from a machine "
-        "where keras.datasets.mnist.load_data() ran;\n"
+        "where keras.datasets.mnist.load_data() ran, or source='pkl', "
+        "path='/path/to/mnist.pkl.gz': the classic pickle of "
+        "deeplearning.net;\n"
         f"  2. Keras's cache file {keras_cache_path()} (written by "
         "keras.datasets.mnist.load_data() when online; used by source='auto' "
         "and source='keras-cache');\n"
@@ -48,6 +54,135 @@ def _load_npz(path):
                 f"{missing}. Expected arrays: {list(_NPZ_KEYS)}."
             )
         return tuple(np.asarray(f[k]) for k in _NPZ_KEYS)
+
+
+def _latin1_bytes(text, encoding):
+    # Python 3 writes `bytes` into protocol-2 pickles as
+    # `_codecs.encode(text, "latin1")`.
+    if encoding != "latin1":
+        raise pickle.UnpicklingError(f"it encodes bytes as {encoding!r}")
+    return text.encode("latin1")
+
+
+# `ndarray.__reduce__` names numpy's `_reconstruct`, under either module path.
+_RECONSTRUCT = np.zeros(0).__reduce__()[0]
+_PICKLE_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
+    ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+    ("_codecs", "encode"): _latin1_bytes,
+}
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """Unpickles numpy arrays in tuples and lists; refuses any other object."""
+
+    def find_class(self, module, name):
+        try:
+            return _PICKLE_GLOBALS[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(
+                f"it refers to {module}.{name}, which is not part of a numpy "
+                "array; refusing to load it"
+            ) from None
+
+
+def _is_pickle_path(path):
+    return os.fspath(path).lower().endswith(_PICKLE_SUFFIXES)
+
+
+def _check_pickle_splits(path, splits):
+    def invalid(what):
+        return ValueError(f"{path!r} is not a valid mnist.pkl.gz: {what}.")
+
+    if not isinstance(splits, (tuple, list)) or len(splits) != 3:
+        raise invalid(
+            f"it holds a {type(splits).__name__}, not a tuple of 3 "
+            "(images, labels) pairs (train, validation, test)"
+        )
+    checked = []
+    for split, pair in zip(_PICKLE_SPLITS, splits):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise invalid(f"its {split} split is not an (images, labels) pair")
+        x, y = pair
+        if (
+            not isinstance(x, np.ndarray)
+            or x.ndim != 2
+            or x.shape[0] == 0
+            or x.shape[1] != 784
+            or not np.issubdtype(x.dtype, np.floating)
+        ):
+            raise invalid(
+                f"its {split} images are {_describe(x)}, expected floats of "
+                "shape (n, 784)"
+            )
+        if (
+            not isinstance(y, np.ndarray)
+            or y.shape != (len(x),)
+            or not np.issubdtype(y.dtype, np.integer)
+        ):
+            raise invalid(
+                f"its {split} labels are {_describe(y)}, expected integers of "
+                f"shape ({len(x)},)"
+            )
+        # Written as `not (...)` so that NaNs fail too.
+        if not (x.min() >= 0.0 and x.max() <= 1.0):
+            raise invalid(
+                f"its {split} images range over [{x.min()}, {x.max()}], "
+                "expected [0, 1]"
+            )
+        if y.min() < 0 or y.max() > 9:
+            raise invalid(
+                f"its {split} labels range over [{y.min()}, {y.max()}], "
+                "expected digits 0..9"
+            )
+        checked.append(
+            (x.astype(np.float32, copy=False), y.astype(np.int64, copy=False))
+        )
+    return tuple(checked)
+
+
+def _describe(value):
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    return f"a {type(value).__name__}"
+
+
+def load_mnist_pickle(path):
+    """The splits of the classic `mnist.pkl.gz`, read without running code.
+
+    The file (deeplearning.net's, also shipped by some PyPI packages) is a
+    gzipped Python 2 pickle of `((x, y) train, (x, y) validation, (x, y)
+    test)`, 50000 / 10000 / 10000 examples, with float32 images of shape
+    `(n, 784)` in [0, 1] and int64 labels. Only numpy arrays in tuples and
+    lists are unpickled; any other object makes it fail before it is built.
+    An uncompressed `mnist.pkl` is read too.
+
+    Args:
+        path: the file.
+
+    Returns:
+        `((x_train, y_train), (x_val, y_val), (x_test, y_test))`, float32
+        images and int64 labels.
+
+    Raises:
+        DatasetUnavailableError: there is no file at `path`.
+        ValueError: the file is not such a pickle (a one-line message names
+            the file and the problem).
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise _unavailable(f"no file at path={path!r}")
+    with open(path, "rb") as f:
+        gzipped = f.read(2) == b"\x1f\x8b"
+    try:
+        with (gzip.open if gzipped else open)(path, "rb") as f:
+            splits = _ArrayUnpickler(f, encoding="latin1").load()
+    except Exception as e:
+        reason = " ".join(str(e).split()) or type(e).__name__
+        raise ValueError(f"{path!r} is not a valid mnist.pkl.gz: {reason}.") from e
+    return _check_pickle_splits(path, splits)
 
 
 def _tfds_prepared(data_dir):
@@ -89,42 +224,73 @@ def _load_tfds(data_dir, download):
 
 
 def load_mnist(source="auto", path=None, data_dir=None):
-    """MNIST as `(x_train, y_train, x_test, y_test)` uint8 / int arrays.
+    """MNIST as `(x_train, y_train, x_test, y_test)` arrays.
+
+    From `mnist.npz` or tensorflow_datasets: 60000 training and 10000 test
+    images, uint8 of shape `(n, 28, 28)`. From `mnist.pkl.gz`: `x_train`
+    joins its training and validation splits (50000 + 10000, in that order)
+    and images are float32 of shape `(n, 784)` in [0, 1]; see
+    `load_mnist_pickle` for its own three splits.
 
     Args:
-        source: `"auto"` (default): `path` if given, else Keras's cache file
-            if present, else tensorflow_datasets' data if already prepared in
-            `data_dir`; it never downloads. `"npz"`: the file at `path`.
+        source: `"auto"` (default): `path` if given (read as `"pkl"` if its
+            name ends in `.pkl.gz` or `.pkl`, else as `"npz"`), else Keras's
+            cache file if present, else tensorflow_datasets' data if already
+            prepared in `data_dir`; it never downloads. `"npz"`: the
+            `mnist.npz` at `path`. `"pkl"`: the `mnist.pkl.gz` at `path`.
             `"keras-cache"`: Keras's cache file. `"tfds"`: `tfds.load`,
             downloading into `data_dir` if needed (needs the internet).
-        path: an `mnist.npz` in Keras's format.
+        path: an `mnist.npz` in Keras's format or the classic `mnist.pkl.gz`.
         data_dir: tensorflow_datasets' data directory (`None`: its default,
             `$TFDS_DATA_DIR` or `~/tensorflow_datasets`).
 
     Raises:
         DatasetUnavailableError: no source has the data; the message lists
             the options.
+        ValueError: the file at `path` is not in the expected format.
+    """
+    (x_train, y_train), validation, test, _ = _load(source, path, data_dir)
+    if validation is not None:
+        x_train = np.concatenate([x_train, validation[0]])
+        y_train = np.concatenate([y_train, validation[1]])
+    return (x_train, y_train) + tuple(test)
+
+
+def _load(source, path, data_dir):
+    """`(train, validation, test, scale)` from `source`.
+
+    Splits are `(x, y)` pairs; `validation` is `None` unless the file has its
+    own; `scale` is the value of a white pixel.
     """
     _common.check_choice("source", source, SOURCES)
-    if source == "npz" or (source == "auto" and path is not None):
+    if source == "auto" and path is not None:
+        source = "pkl" if _is_pickle_path(path) else "npz"
+    if source in ("npz", "pkl"):
         if path is None:
+            kind = "mnist.npz" if source == "npz" else "mnist.pkl.gz"
             raise ValueError(
-                "source='npz' needs `path`, an mnist.npz file. Received: path=None"
+                f"source={source!r} needs `path`, an {kind} file. "
+                "Received: path=None"
             )
-        return _load_npz(os.fspath(path))
-    if source == "keras-cache":
-        return _load_npz(keras_cache_path())
-    if source == "tfds":
-        return _load_tfds(data_dir, download=True)
-    if os.path.isfile(keras_cache_path()):
-        return _load_npz(keras_cache_path())
-    if _tfds_prepared(data_dir):
-        return _load_tfds(data_dir, download=False)
-    raise _unavailable(
-        "no path was given, Keras's cache file is absent and "
-        "tensorflow_datasets has no prepared copy in "
-        f"data_dir={data_dir!r}"
-    )
+        if source == "pkl":
+            return load_mnist_pickle(path) + (1.0,)
+        arrays = _load_npz(os.fspath(path))
+    elif source == "keras-cache":
+        arrays = _load_npz(keras_cache_path())
+    elif source == "tfds":
+        arrays = _load_tfds(data_dir, download=True)
+    elif os.path.isfile(keras_cache_path()):
+        arrays = _load_npz(keras_cache_path())
+    elif _tfds_prepared(data_dir):
+        arrays = _load_tfds(data_dir, download=False)
+    else:
+        raise _unavailable(
+            "no path was given, Keras's cache file is absent and "
+            "tensorflow_datasets has no prepared copy in "
+            f"data_dir={data_dir!r}"
+        )
+    x_train, y_train, x_test, y_test = arrays
+    return (x_train, y_train), None, (x_test, y_test), 255.0
 
 
 def image_task(
@@ -209,21 +375,44 @@ def _mnist_task(
 ):
     if not isinstance(rows, bool):
         raise ValueError(f"`rows` must be True or False. Received: rows={rows!r}")
-    num_validation = _common.check_positive_int("num_validation", num_validation)
+    if num_validation is not None:
+        num_validation = _common.check_positive_int("num_validation", num_validation)
     batch_size = _common.check_positive_int("batch_size", batch_size)
     seed = _common.check_seed(seed)
     permutation_seed = _common.check_seed(permutation_seed, "permutation_seed")
-    _common.check_choice("source", source, SOURCES)
-    x_train, y_train, x_test, y_test = load_mnist(source, path, data_dir)
-    available = len(x_train) - num_validation
+    (x_train, y_train), validation, (x_test, y_test), scale = _load(
+        source, path, data_dir
+    )
+    if validation is None:
+        if num_validation is None:
+            num_validation = 5000
+        available = len(x_train) - num_validation
+        limit = (
+            f"`num_train` + `num_validation` must be at most {len(x_train)}, "
+            "the size of MNIST's training split"
+        )
+    else:
+        x_val, y_val = validation
+        if num_validation is None:
+            num_validation = len(x_val)
+        if num_validation > len(x_val):
+            raise ValueError(
+                f"`num_validation` must be at most {len(x_val)}, the size of "
+                "the validation split of mnist.pkl.gz. Received: "
+                f"num_validation={num_validation}"
+            )
+        available = len(x_train)
+        limit = (
+            f"`num_train` must be at most {len(x_train)}, the size of the "
+            "training split of mnist.pkl.gz"
+        )
     if num_train is None:
         num_train = available
     num_train = _common.check_positive_int("num_train", num_train)
     if num_train > available:
         raise ValueError(
-            f"`num_train` + `num_validation` must be at most {len(x_train)}, "
-            "the size of MNIST's training split. Received: "
-            f"num_train={num_train}, num_validation={num_validation}"
+            f"{limit}. Received: num_train={num_train}, "
+            f"num_validation={num_validation}"
         )
     if num_test is None:
         num_test = len(x_test)
@@ -233,11 +422,13 @@ def _mnist_task(
             f"`num_test` must be at most {len(x_test)}, the size of MNIST's "
             f"test split. Received: num_test={num_test}"
         )
-    # Validation: the last `num_validation` training images, before shuffling.
-    start = len(x_train) - num_validation
+    if validation is None:
+        # The last `num_validation` training images, before shuffling.
+        start = len(x_train) - num_validation
+        x_val, y_val = x_train[start:], y_train[start:]
     splits = (
         (x_train[:num_train], y_train[:num_train]),
-        (x_train[start:], y_train[start:]),
+        (x_val[:num_validation], y_val[:num_validation]),
         (x_test[:num_test], y_test[:num_test]),
     )
     name = "permuted-mnist" if permuted else "mnist"
@@ -257,7 +448,7 @@ def _mnist_task(
     return image_task(
         name,
         splits,
-        255.0,
+        scale,
         (28, 28),
         rows,
         pixel_permutation(784, permutation_seed) if permuted else None,
@@ -273,7 +464,7 @@ def _mnist_task(
 def mnist(
     rows=False,
     num_train=None,
-    num_validation=5000,
+    num_validation=None,
     num_test=None,
     batch_size=64,
     seed=None,
@@ -286,26 +477,34 @@ def mnist(
     Each 28x28 image is read one pixel per step in scan-line order (784
     steps of 1 feature) or, with `rows=True`, one row per step (28 steps of
     28 features). Pixels are scaled to [0, 1]; labels are int32 class
-    indices. The validation split is the last `num_validation` images of
-    MNIST's training split, the training set the first `num_train`. The
-    baseline is the accuracy of always predicting the most frequent class
-    (about 0.11); the task counts as solved at 0.95 accuracy (IRNN's 5%
-    error in the IRNN paper).
+    indices. The baseline is the accuracy of always predicting the most
+    frequent class (about 0.11); the task counts as solved at 0.95 accuracy
+    (IRNN's 5% error in the IRNN paper).
 
-    The data comes from a local `mnist.npz` (Keras's format), Keras's cache
-    file, or tensorflow_datasets; see `load_mnist` for `source`, `path` and
-    `data_dir`. With `source="auto"` nothing is downloaded; offline, the
-    `"digits"` task is a small stand-in.
+    Sources (see `load_mnist` for `source`, `path` and `data_dir`):
+
+    - a local `mnist.npz` in Keras's format (`path=`), Keras's cache file,
+      or tensorflow_datasets: 60000 training and 10000 test images. The
+      validation split is the last `num_validation` (default 5000) training
+      images, the training set the first `num_train`.
+    - the classic `mnist.pkl.gz` (`path=`): its own split of 50000 training,
+      10000 validation and 10000 test images; `num_validation` (default all)
+      takes the first of its validation images.
+
+    With `source="auto"` nothing is downloaded; offline, the `"digits"` task
+    is a small stand-in.
 
     Args:
         rows: read a row per step instead of a pixel per step.
-        num_train: training images (`None`: all but the validation ones).
-        num_validation: validation images taken from the training split.
+        num_train: training images (`None`: all those not used for
+            validation).
+        num_validation: validation images (`None`: 5000 from the training
+            split, or all 10000 of `mnist.pkl.gz`'s validation split).
         num_test: test images (`None`: all 10000).
         batch_size: examples per batch.
         seed: seed of the training order, or `None`.
-        source: `"auto"`, `"npz"`, `"keras-cache"` or `"tfds"`.
-        path: an `mnist.npz` in Keras's format.
+        source: `"auto"`, `"npz"`, `"pkl"`, `"keras-cache"` or `"tfds"`.
+        path: an `mnist.npz` in Keras's format or the classic `mnist.pkl.gz`.
         data_dir: tensorflow_datasets' data directory.
 
     Returns:
@@ -314,11 +513,14 @@ def mnist(
     Raises:
         DatasetUnavailableError: no source has the data (the message lists
             the options).
+        ValueError: a bad argument, or the file at `path` is not in the
+            expected format.
 
     Example:
 
     ```python
     task = keras_rnninit.tasks.get("mnist", path="mnist.npz", rows=True)
+    task = keras_rnninit.tasks.get("mnist", path="mnist.pkl.gz")
     ```
 
     Reference:
@@ -333,7 +535,7 @@ def mnist(
 def permuted_mnist(
     rows=False,
     num_train=None,
-    num_validation=5000,
+    num_validation=None,
     num_test=None,
     batch_size=64,
     seed=None,
@@ -344,22 +546,25 @@ def permuted_mnist(
 ):
     """Permuted sequential MNIST: one fixed random order of the 784 pixels.
 
-    As `mnist`, but the pixels of every image are reordered by the same
-    permutation, `numpy.random.default_rng(permutation_seed).permutation(784)`,
-    before being read, which spreads the dependencies over the whole
-    sequence. The permutation depends only on `permutation_seed`, not on
-    `seed`, so that runs with different seeds solve the same problem. Solved
-    at 0.82 accuracy (IRNN's 18% error).
+    As `mnist` (same sources and splits), but the pixels of every image are
+    reordered by the same permutation,
+    `numpy.random.default_rng(permutation_seed).permutation(784)`, before
+    being read, which spreads the dependencies over the whole sequence. The
+    permutation depends only on `permutation_seed`, not on `seed`, so that
+    runs with different seeds solve the same problem. Solved at 0.82
+    accuracy (IRNN's 18% error).
 
     Args:
         rows: after permuting, read 28 pixels per step.
-        num_train: training images (`None`: all but the validation ones).
-        num_validation: validation images taken from the training split.
+        num_train: training images (`None`: all those not used for
+            validation).
+        num_validation: validation images (`None`: 5000 from the training
+            split, or all 10000 of `mnist.pkl.gz`'s validation split).
         num_test: test images (`None`: all 10000).
         batch_size: examples per batch.
         seed: seed of the training order, or `None`.
-        source: `"auto"`, `"npz"`, `"keras-cache"` or `"tfds"`.
-        path: an `mnist.npz` in Keras's format.
+        source: `"auto"`, `"npz"`, `"pkl"`, `"keras-cache"` or `"tfds"`.
+        path: an `mnist.npz` in Keras's format or the classic `mnist.pkl.gz`.
         data_dir: tensorflow_datasets' data directory.
         permutation_seed: seed of the pixel permutation.
 
