@@ -206,7 +206,8 @@ class PlanOracle(keras_tuner.Oracle):
     """A keras-tuner oracle that serves a fixed plan of trials, in order.
 
     A planned trial that finished, or that is running or queued for retry by
-    keras-tuner (interrupted), is never served again; so a resumed study runs
+    keras-tuner (interrupted), is never served again; one orphaned by a
+    worker that died is; so a resumed study runs
     exactly the trials an uninterrupted one would, the interrupted one again
     with its own hyperparameters. A trial that failed with an error in an
     earlier run is tried once more in each new run.
@@ -224,11 +225,16 @@ class PlanOracle(keras_tuner.Oracle):
         self._served = set()
 
     def populate_space(self, trial_id):
+        # A trial counts if it finished, runs now (on any worker), or waits
+        # in keras-tuner's retry queue; one left "RUNNING" by a worker that
+        # died and was not restarted under its id is served again.
+        alive = {t.trial_id for t in self.ongoing_trials.values()}
+        alive.update(self._retry_queue)
         done = {
             protocols.entry_key(trial.hyperparameters.values)
             for trial in self.trials.values()
             if trial.hyperparameters.values
-            and trial.status not in ("FAILED", "INVALID")
+            and (trial.status == "COMPLETED" or trial.trial_id in alive)
         }
         for values in self.entries:
             key = protocols.entry_key(values)

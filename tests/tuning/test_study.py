@@ -281,3 +281,36 @@ def test_failed_trials_are_reported_and_run_again_on_resume(tmp_path, user_modul
     summary = report_lib.build_report(d)["candidates"]["orthogonal"]
     assert summary["trials"] == 2 and summary["failed"] == 0
     assert len(results(d)) == 2
+
+
+def test_a_trial_orphaned_by_a_dead_worker_is_served_again(tmp_path):
+    import keras_tuner
+
+    from keras_rnninit.tuning.study import PlanOracle
+
+    entries = [{"candidate": "a", "config": 0, "seed": s, "learning_rate": 1e-3}
+               for s in range(3)]
+
+    def oracle():
+        o = PlanOracle(entries, keras_tuner.Objective("val_mse", "min"))
+        o._set_project_dir(str(tmp_path), "trials")
+        return o
+
+    first = oracle()
+    finished = first.create_trial("tuner0")
+    first.update_trial(finished.trial_id, {"val_mse": 0.1})
+    finished.status = "COMPLETED"
+    first.end_trial(finished)
+    orphan = first.create_trial("tuner1")  # its worker dies: never ended
+    assert orphan.hyperparameters.values["seed"] == 1
+    # While tuner1 runs it, nobody else gets it.
+    assert first.create_trial("tuner2").hyperparameters.values["seed"] == 2
+    # The chief's saved state no longer lists it as running or to retry.
+    first.ongoing_trials.pop("tuner1")
+    first.ongoing_trials.pop("tuner2")
+    first.save()
+    second = oracle()
+    second.reload()
+    again = second.create_trial("tuner3")
+    assert again.hyperparameters.values == orphan.hyperparameters.values
+    assert again.trial_id != orphan.trial_id
