@@ -21,6 +21,7 @@ from keras_rnninit.tasks.mnist import load_mnist
 from keras_rnninit.tasks.mnist import mnist
 from keras_rnninit.tasks.mnist import permuted_mnist
 from keras_rnninit.tasks.multiplication import multiplication
+from keras_rnninit.tasks.waveform import waveform
 
 _REGISTRY = {
     "adding": adding,
@@ -29,6 +30,7 @@ _REGISTRY = {
     "mnist": mnist,
     "permuted-mnist": permuted_mnist,
     "digits": digits,
+    "waveform": waveform,
 }
 
 
@@ -131,4 +133,5 @@ __all__ = [
     "parameters",
     "permuted_mnist",
     "register",
+    "waveform",
 ]
