@@ -4,6 +4,7 @@ from keras_rnninit import constraints
 from keras_rnninit import diagnostics
 from keras_rnninit import initializers
 from keras_rnninit import layers
+from keras_rnninit import metrics
 from keras_rnninit import models
 from keras_rnninit import tasks
 from keras_rnninit import truncated_bptt

@@ -7,6 +7,8 @@ from keras_rnninit.constraints import RecurrentBound
 from keras_rnninit.initializers import random_walk_factor
 from keras_rnninit.models import FAMILIES
 from keras_rnninit.models import build_model
+from keras_rnninit.models import parameter_count
+from keras_rnninit.models import units_for_parameters
 
 T = 6
 
@@ -228,3 +230,73 @@ def test_register_family_adds_a_buildable_family(task):
             register_family(FamilySpec("x", "x", ()), overwrite=True)
     finally:
         FAMILIES.pop("test-gru")
+
+
+def recurrent_zeros(model):
+    """Entries of Clockwork's recurrent kernel held at zero by its mask."""
+    for layer in rnn_layers(model):
+        mask = getattr(layer.cell, "recurrent_mask", None)
+        if mask is not None:
+            return int(mask.size - mask.sum())
+    return 0
+
+
+@pytest.mark.parametrize(
+    "family, num_modules",
+    [("tanh-rnn", None), ("lstm", None), ("clockwork", None), ("clockwork", 4),
+     ("indrnn", None)],
+)
+def test_parameter_count_matches_count_params(family, num_modules):
+    task = tasks.get("waveform", length=4)
+    extra = {} if num_modules is None else {"num_modules": num_modules}
+    step = num_modules or (8 if family == "clockwork" else 1)
+    for units in (step, 3 * step):
+        model = build_model(family, task, units=units, layers=1, seed=0, **extra)
+        stored = parameter_count(family, units, count="stored", **extra)
+        effective = parameter_count(family, units, **extra)
+        assert stored == model.count_params()
+        assert effective == model.count_params() - recurrent_zeros(model)
+        if family != "clockwork":
+            assert effective == stored
+
+
+@pytest.mark.parametrize("family", ["tanh-rnn", "simple_rnn", "lstm", "clockwork"])
+@pytest.mark.parametrize("parameters", [100, 250, 500, 1000])
+def test_units_for_parameters_is_the_closest_size(family, parameters):
+    step = 8 if family == "clockwork" else 1
+    units = units_for_parameters(family, parameters)
+    assert units % step == 0
+
+    def gap(n):
+        return abs(parameter_count(family, n) - parameters)
+
+    assert gap(units) <= gap(units + step)
+    # The count grows with the units: closer than both neighbours is closest.
+    if units > step:
+        assert gap(units) < gap(units - step)
+
+
+def test_units_for_parameters_known_sizes():
+    assert units_for_parameters("lstm", 1000) == 15
+    assert parameter_count("lstm", 15) == 1036
+    assert units_for_parameters("clockwork", 1000) == 40
+    assert parameter_count("clockwork", 40) == 1021
+    assert parameter_count("clockwork", 40, count="stored") == 1721
+    assert units_for_parameters("clockwork", 100, num_modules=4) == 12
+    assert units_for_parameters("tanh-rnn", 5) == 1
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: parameter_count("gru", 8), "family"),
+        (lambda: parameter_count("clockwork", 12), "multiple"),
+        (lambda: parameter_count("lstm", 8, num_modules=4), "num_modules"),
+        (lambda: parameter_count("lstm", 8, count="all"), "count"),
+        (lambda: parameter_count("lstm", 0), "units"),
+        (lambda: units_for_parameters("lstm", 0), "parameters"),
+    ],
+)
+def test_parameter_count_errors(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

@@ -22,6 +22,7 @@ from keras_rnninit.tasks.mnist import load_mnist_pickle
 from keras_rnninit.tasks.mnist import mnist
 from keras_rnninit.tasks.mnist import permuted_mnist
 from keras_rnninit.tasks.multiplication import multiplication
+from keras_rnninit.tasks.waveform import waveform
 
 _REGISTRY = {
     "adding": adding,
@@ -30,6 +31,7 @@ _REGISTRY = {
     "mnist": mnist,
     "permuted-mnist": permuted_mnist,
     "digits": digits,
+    "waveform": waveform,
 }
 
 
@@ -133,4 +135,5 @@ __all__ = [
     "parameters",
     "permuted_mnist",
     "register",
+    "waveform",
 ]

@@ -12,8 +12,9 @@ class Task:
     Every dataset yields `(x, y)` batches; `x` is float32 of shape
     `(batch, T, F)` with `(T, F) == input_shape`. `y` is float32 of shape
     `(batch, output_size)` for regression tasks, int32 class indices of shape
-    `(batch,)` for classification, or `(batch, T)` for tasks with one target
-    per step (`sequence_output=True`, e.g. the copy-memory task).
+    `(batch,)` for classification, or, for tasks with one target per step
+    (`sequence_output=True`), `(batch, T)` class indices (the copy-memory
+    task) or `(batch, T, output_size)` values (the waveform task).
 
     Args:
         name: the registry name of the task, e.g. `"adding"`.
@@ -24,7 +25,9 @@ class Task:
         output_size: units of the output head.
         head_activation: `"linear"` or `"softmax"`.
         loss: a Keras loss name, e.g. `"mse"`.
-        metric: a Keras metric name, e.g. `"mse"` or `"accuracy"`.
+        metric: a Keras metric name, e.g. `"mse"` or `"accuracy"`, or one
+            of `keras_rnninit.metrics` (`"nmse"`); compile with
+            `metrics=[keras_rnninit.metrics.get(task.metric)]`.
         direction: `"min"` or `"max"`, whether lower or higher `metric` is
             better.
         baseline: the score of `metric` a trivial model reaches (e.g. a

@@ -5,7 +5,8 @@ from keras_rnninit import tasks
 
 def test_names():
     assert tasks.names() == [
-        "adding", "multiplication", "copy", "mnist", "permuted-mnist", "digits"
+        "adding", "multiplication", "copy", "mnist", "permuted-mnist", "digits",
+        "waveform",
     ]
 
 
