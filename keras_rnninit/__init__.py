@@ -6,7 +6,6 @@ from keras_rnninit import initializers
 from keras_rnninit import layers
 from keras_rnninit import metrics
 from keras_rnninit import models
-from keras_rnninit import tasks
 from keras_rnninit import truncated_bptt
 from keras_rnninit.constraints import RecurrentBound
 from keras_rnninit.constraints import recurrent_bound
@@ -25,3 +24,13 @@ from keras_rnninit.models import build_model
 from keras_rnninit.truncated_bptt import ResetStatesAtSequenceStart
 from keras_rnninit.truncated_bptt import fit_truncated_bptt
 from keras_rnninit.version import __version__
+
+
+def __getattr__(name):
+    # The tasks load TensorFlow (tf.data): imported on first use, so that
+    # the layers and initializers do not pay for it on JAX or PyTorch.
+    if name == "tasks":
+        import importlib
+
+        return importlib.import_module("keras_rnninit.tasks")
+    raise AttributeError(f"module 'keras_rnninit' has no attribute {name!r}")

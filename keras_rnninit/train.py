@@ -19,8 +19,12 @@ import sys
 import keras
 
 from keras_rnninit import _interrupts
-from keras_rnninit import models
-from keras_rnninit import tasks
+from keras_rnninit import _quiet
+
+_quiet.import_tensorflow()  # before the tasks load it, to drop its log lines
+
+from keras_rnninit import models  # noqa: E402
+from keras_rnninit import tasks  # noqa: E402
 
 _TASK_FLAGS = {
     "length": "length",

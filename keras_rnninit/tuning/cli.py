@@ -338,7 +338,9 @@ def _settings(args, parser):
 
 
 def _quiet_tensorflow():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from keras_rnninit import _quiet
+
+    _quiet.import_tensorflow()
 
 
 def run(args, parser):

@@ -229,6 +229,11 @@ def timing(records):
     total = sum(r["seconds"]["total"] for r in done)
     train = sum(r["seconds"]["train"] for r in done)
     steps = sum(r["steps_run"] for r in done)
+    # Trials that trained an already compiled model: the steady cost, without
+    # each model's one compilation.
+    reused = [r for r in done if r.get("reused_compiled_model")]
+    reused_total = sum(r["seconds"]["total"] for r in reused)
+    reused_train = sum(r["seconds"]["train"] for r in reused)
     return {
         "trials": len(done),
         "seconds": total,
@@ -236,6 +241,9 @@ def timing(records):
         "steps_per_second": steps / train if train else None,
         "trials_per_hour": 3600 * len(done) / total if total else None,
         "overhead_fraction": 1 - train / total if total else None,
+        "reused_trials": len(reused),
+        "reused_overhead_fraction": (1 - reused_train / reused_total
+                                     if reused_total else None),
     }
 
 
@@ -340,7 +348,11 @@ def cost(timing):
         f"{t['trials_per_hour']:.0f} trials/hour, "
         f"{t['steps_per_second']:.0f} steps/s while training; per-trial "
         f"overhead (build, compile, validation) "
-        f"{100 * t['overhead_fraction']:.1f}% of trial time."
+        f"{100 * t['overhead_fraction']:.1f}% of trial time"
+        + (f" ({100 * t['reused_overhead_fraction']:.1f}% in the "
+           f"{t['reused_trials']} trials that reused a compiled model)"
+           if t.get("reused_overhead_fraction") is not None else "")
+        + "."
     )
 
 

@@ -346,9 +346,10 @@ class StudyTuner(keras_tuner.Tuner):
         keras.utils.set_random_seed(seed)
         train, validation = self.data(seed)
         with keras_tuner.engine.tuner.maybe_distribute(self.distribution_strategy):
-            model = self.candidates[hp["candidate"]].build(hp, seed)
+            fresh = self.candidates[hp["candidate"]].build(hp, seed)
+        model = fresh
         if self.distribution_strategy is None:
-            model = self.compiled.take(model)
+            model = self.compiled.take(fresh)
         built = time.perf_counter()
         # Arrays are evaluated in large batches; a dataset as it is batched.
         if isinstance(validation, tuple):
@@ -386,6 +387,7 @@ class StudyTuner(keras_tuner.Tuner):
             "steps_to_threshold": monitor.steps_to_threshold,
             "initial": initial,
             "curve": monitor.curve,
+            "reused_compiled_model": model is not fresh,
             "seconds": {
                 "total": end - start,
                 "build": built - start,

@@ -111,7 +111,13 @@ def test_every_configuration_and_seed_is_stored_on_its_own(tmp_path, user_module
     # The seed-th training seed is shared by every candidate and rate.
     assert (stored[("orthogonal", 0, 1)]["training_seed"]
             == stored[("identity", 1, 1)]["training_seed"])
+    # One compiled model serves every trial after the first (the candidates
+    # differ only in initializer) where there is compiling to save.
+    reused = [r["reused_compiled_model"] for r in stored.values()]
+    compiling = keras.backend.backend() in ("jax", "tensorflow")
+    assert reused.count(True) == (7 if compiling else 0)
     report, paths = report_lib.write_report(d)
+    assert report["timing"]["reused_trials"] == reused.count(True)
     summary = report["candidates"]["orthogonal"]
     assert summary["trials"] == 4 and summary["successes"] == 0
     assert summary["success_interval"][1] == pytest.approx(0.4899, abs=1e-3)

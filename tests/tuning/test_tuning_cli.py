@@ -252,3 +252,30 @@ def test_an_interrupt_stops_cleanly_and_says_how_to_resume(
     out = run_cli(args, subprocess_env)
     assert out.returncode == 0, out.stderr[-2000:]
     assert len(stored(d)) == 8
+
+
+@pytest.mark.skipif(BACKEND != "jax", reason="the README's backend; run once")
+@pytest.mark.parametrize("command", ["tune", "train"])
+def test_verbose_0_prints_only_the_results(command, tmp_path, subprocess_env):
+    # TensorFlow's start-up log lines (oneDNN, CUDA probes) are dropped.
+    env = dict(subprocess_env)
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    if command == "tune":
+        argv = ["-m", "keras_rnninit.tuning", *TINY, "--families", "irnn",
+                "--directory", str(tmp_path / "study")]
+    else:
+        argv = ["-m", "keras_rnninit.train", "--task", "adding", "--length", "5",
+                "--num-train", "32", "--num-validation", "16", "--num-test",
+                "16", "--batch-size", "16", "--units", "4", "--epochs", "1",
+                "--family", "irnn", "--quiet", "--output-dir", str(tmp_path / "run")]
+    out = subprocess.run([sys.executable, *argv], env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stderr == ""
+    lines = out.stdout.splitlines()
+    assert not [line for line in lines if "I0000" in line or "oneDNN" in line]
+    if command == "tune":
+        # The table (two rows of cells per candidate), the verdict, the
+        # cost and the three files.
+        assert len(lines) <= 20, out.stdout
+        assert [line.split()[0] for line in lines[-3:]] == ["json", "markdown", "png"]

@@ -1,0 +1,54 @@
+"""TensorFlow's start-up log lines, kept out of the command lines' output.
+
+TensorFlow prints C++ log lines while it loads (oneDNN notices, CUDA probes,
+"All log messages before absl::InitializeLog()", a failed `cuInit`), before
+`TF_CPP_MIN_LOG_LEVEL` can take effect. The command lines import it here,
+with standard error captured at the file-descriptor level, and pass on every
+line but those informational and warning ones and the failed GPU probe.
+`TF_CPP_MIN_LOG_LEVEL=0` keeps them all. (Other values cannot tell the
+user's choice from JAX's: importing JAX sets it to 1.)
+"""
+
+import os
+import re
+import sys
+import tempfile
+
+_NOISE = re.compile(
+    r"^([IW]\d{4} [\d:.]+ +\d+ \S+:\d+\]"
+    r"|E\d{4} .*failed call to cuInit"  # a CPU-only machine has no GPU
+    r"|WARNING: All log messages before absl::InitializeLog\(\))"
+)
+
+
+def import_tensorflow():
+    """Imports TensorFlow (if installed), dropping its start-up log lines."""
+    if "tensorflow" in sys.modules:
+        return
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
+        _import()
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.stderr.flush()
+    with tempfile.TemporaryFile(mode="w+b") as captured:
+        saved = os.dup(2)
+        os.dup2(captured.fileno(), 2)
+        try:
+            _import()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            for line in captured.read().decode(errors="replace").splitlines():
+                if not _NOISE.match(line):
+                    print(line, file=sys.stderr)
+
+
+def _import():
+    try:
+        import tensorflow as tf
+    except ImportError:
+        return
+    # Probing the devices and loading tf.data print more of the same.
+    tf.config.list_physical_devices()
+    tf.data.Dataset.range(1)
