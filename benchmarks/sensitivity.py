@@ -124,6 +124,61 @@ def _paper_paragraph(reports):
     return lines
 
 
+def _claims(reports):
+    """One verdict per paper claim and problem length, from the tests."""
+    out = []
+    for name in ("adding_T100", "adding_T200"):
+        report = reports.get(name)
+        if not report:
+            continue
+        c = report["candidates"]
+        tests = {frozenset((t["a"], t["b"])): t for t in report["comparisons"]}
+
+        def wins(a, b):
+            t = tests.get(frozenset((a, b)))
+            return bool(t and t["significant"]
+                        and c[a]["successes"] > c[b]["successes"])
+
+        label = report["description"].split(",")[0]
+        if wins("np-rnn", "irnn") and wins("np-rnn", "irnn-scaled"):
+            np_verdict = "supported (np-RNN succeeds clearly more often)"
+        elif wins("irnn", "np-rnn") or wins("irnn-scaled", "np-rnn"):
+            np_verdict = "contradicted (IRNN or iRNN succeeds clearly more often)"
+        elif not any(c[k]["successes"] for k in ("np-rnn", "irnn", "irnn-scaled")):
+            np_verdict = ("undecided: none of np-RNN, IRNN, iRNN reaches the "
+                          "threshold within the budget")
+        else:
+            np_verdict = "undecided: the difference is not statistically clear"
+        if wins("indrnn", "irnn") and wins("indrnn", "lstm"):
+            ind_verdict = "supported (IndRNN succeeds clearly more often than IRNN and LSTM)"
+        elif wins("indrnn", "irnn"):
+            ind_verdict = ("partly supported: clearly better than IRNN, not "
+                           "clearly better than LSTM")
+        elif wins("lstm", "indrnn") or wins("irnn", "indrnn"):
+            ind_verdict = "contradicted"
+        else:
+            ind_verdict = "undecided: no clear difference"
+        out.append(f"- {label}: np-RNN less sensitive than IRNN/iRNN: "
+                   f"{np_verdict}. IndRNN trains where IRNN and LSTM struggle: "
+                   f"{ind_verdict}.")
+    return out
+
+
+def _total_minutes(reports):
+    return sum(r["timing"]["seconds"] for r in reports.values()
+               if r.get("timing")) / 60
+
+
+def _backend(names):
+    backends = set()
+    for name in names:
+        path = os.path.join(ROOT, name, "study.json")
+        if os.path.exists(path):
+            with open(path) as f:
+                backends.add(json.load(f).get("backend", "?"))
+    return " / ".join(sorted(backends)) or "?"
+
+
 def summary(names):
     from keras_rnninit.tuning import report as report_lib
 
@@ -160,6 +215,15 @@ def summary(names):
         "of a study):",
         "",
         *_paper_paragraph(reports),
+        "",
+        "Verdicts (a claim is decided only by a difference that stays clear "
+        "after Holm's correction):",
+        "",
+        *_claims(reports),
+        "",
+        f"Total trial time of these studies: {_total_minutes(reports):.0f} min "
+        f"on the {_backend(names)} backend (sum of each study's trial times; "
+        "a distributed study's workers overlap, so its wall time is shorter).",
         "",
         "Limits: CPU budgets of at most 2000 Adam steps a trial (the papers "
         "trained for 10^5-10^6 steps with SGD), 3 seeds per learning rate: a "
