@@ -9,7 +9,11 @@ exec((HERE / "keras_rnninit" / "version.py").read_text(), version)
 
 # Ranges, not exact pins: Colab ships TensorFlow and Keras, and installing
 # this package there must not force a reinstall of either.
-tune = [
+# The tasks run on tf.data (on every backend); the initializers and layers
+# need only Keras. Any 2.16-2.21 build: the default wheel (CPU, or GPU
+# through `tensorflow[and-cuda]`).
+tasks = ["tensorflow>=2.16,<2.22"]
+tune = tasks + [
     "keras-tuner>=1.4.7,<1.5",
     # keras-tuner needs tensorboard on the TensorFlow backend but does not
     # declare it: without it every trial fails.
@@ -18,7 +22,7 @@ tune = [
     "rich>=13",
     "pyyaml>=6",
 ]
-data = [
+data = tasks + [
     "tensorflow-datasets>=4.9.6,<5",
     # tensorflow-datasets 4.9.x imports it without declaring it.
     "importlib_resources>=6",
@@ -54,11 +58,9 @@ setup(
     install_requires=[
         "keras>=3.8,<4",
         "numpy>=1.26,<3",
-        # Any 2.16-2.21 build: the default wheel (CPU, or GPU through
-        # `tensorflow[and-cuda]`).
-        "tensorflow>=2.16,<2.22",
     ],
     extras_require={
+        "tasks": tasks,
         "tune": tune,
         "data": data,
         "importance": importance,

@@ -12,6 +12,14 @@ model.fit(task.train, validation_data=task.validation)
 
 import inspect
 
+try:
+    import tensorflow  # noqa: F401
+except ImportError:
+    raise ImportError(
+        "keras_rnninit.tasks needs TensorFlow (its datasets are tf.data, on "
+        "every backend): pip install 'keras-rnninit[tasks]'"
+    ) from None
+
 from keras_rnninit.tasks.adding import adding
 from keras_rnninit.tasks.base import DatasetUnavailableError
 from keras_rnninit.tasks.base import Task
