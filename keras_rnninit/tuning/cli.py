@@ -1,6 +1,7 @@
 """`rnninit-tune`: hyperparameter-sensitivity studies from the command line."""
 
 import argparse
+import math
 import os
 import shlex
 import signal
@@ -60,6 +61,32 @@ def _registry_help():
     )
 
 
+
+def _number(kind, low=None, high=None, above=None):
+    """An argparse type: a finite `kind` in range; argparse names the flag."""
+    what = "an integer" if kind is int else "a number"
+
+    def parse(text):
+        try:
+            value = kind(text)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+        if low is not None and value < low:
+            raise argparse.ArgumentTypeError(f"expected {what} >= {low}, got {text!r}")
+        if above is not None and value <= above:
+            raise argparse.ArgumentTypeError(f"expected {what} > {above}, got {text!r}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"expected {what} <= {high}, got {text!r}")
+        return value
+
+    return parse
+
+
+COUNT = _number(int, low=1)
+FINITE = _number(float)
+
 def search_parser():
     from keras_rnninit.tuning.protocols import PROTOCOLS
     from keras_rnninit.tuning.strategy import STRATEGIES
@@ -81,12 +108,12 @@ def search_parser():
     g = p.add_argument_group("task (built-in families)")
     g.add_argument("--task", default="adding",
                    help=f"a registered task: {task_names} (default: %(default)s)")
-    g.add_argument("--length", type=int, default=50,
+    g.add_argument("--length", type=COUNT, default=50,
                    help="sequence length T for tasks that have one "
                         "(default: %(default)s)")
-    g.add_argument("--num-train", type=int, default=None,
+    g.add_argument("--num-train", type=COUNT, default=None,
                    help="training examples per epoch (default: the task's own)")
-    g.add_argument("--num-validation", type=int, default=None,
+    g.add_argument("--num-validation", type=COUNT, default=None,
                    help="validation examples (default: the task's own)")
     g.add_argument("--task-arg", action="append", default=[], metavar="KEY=VALUE",
                    help="any other task argument, e.g. --task-arg data_dir=/data "
@@ -94,11 +121,11 @@ def search_parser():
     g.add_argument("--families", default=DEFAULT_FAMILIES,
                    help=f"comma-separated model families: {family_names} "
                         "(default: %(default)s)")
-    g.add_argument("--units", type=int, default=None,
+    g.add_argument("--units", type=COUNT, default=None,
                    help="units per recurrent layer for every family (default: "
                         "each family's paper setting, e.g. 100 for IRNN, 128 "
                         "for IndRNN)")
-    g.add_argument("--layers", type=int, default=None,
+    g.add_argument("--layers", type=COUNT, default=None,
                    help="recurrent layers for every family (default: each "
                         "family's paper setting, e.g. 2 for IndRNN)")
     g = p.add_argument_group("your own model")
@@ -117,7 +144,7 @@ def search_parser():
     g.add_argument("--direction", choices=("min", "max"), default=None,
                    help="whether lower (min) or higher (max) --objective is "
                         "better (default: max for accuracy, else min)")
-    g.add_argument("--baseline", type=float, default=None,
+    g.add_argument("--baseline", type=FINITE, default=None,
                    help="the objective of a trivial model, for --model "
                         "(default: each trial's objective at initialization)")
     g = p.add_argument_group("protocol")
@@ -125,16 +152,16 @@ def search_parser():
                    help="sweep: a learning-rate grid x seeds, everything else at "
                         "its default; random: random configurations x seeds, "
                         "with hyperparameter importance (default: %(default)s)")
-    g.add_argument("--learning-rates", type=int, default=5, metavar="N",
+    g.add_argument("--learning-rates", type=COUNT, default=5, metavar="N",
                    help="learning rates in the sweep's log-spaced grid "
                         "(default: %(default)s)")
     g.add_argument("--learning-rate", default="1e-4,1e-1", metavar="LOW,HIGH",
                    help="the grid's (or the random search's) learning-rate "
                         "range (default: %(default)s)")
-    g.add_argument("--seeds", type=int, default=3,
+    g.add_argument("--seeds", type=COUNT, default=3,
                    help="independent seeds (initialization and data order) per "
                         "configuration (default: %(default)s)")
-    g.add_argument("--trials", type=int, default=10,
+    g.add_argument("--trials", type=COUNT, default=10,
                    help="random protocol: configurations per candidate "
                         "(default: %(default)s)")
     g.add_argument("--optimizer", default=None,
@@ -143,7 +170,7 @@ def search_parser():
                         "initialization differs; 'paper' gives each family its "
                         "paper's (SGD for IRNN and np-RNN, Adam for IndRNN). "
                         "(default: adam; with --model, the model's own)")
-    g.add_argument("--clipnorm", type=float, default=None,
+    g.add_argument("--clipnorm", type=_number(float, low=0), default=None,
                    help="one gradient-clip norm for every candidate; 0 = none "
                         "(default: 1 with one --optimizer for all, each "
                         "family's paper setting with --optimizer paper)")
@@ -161,20 +188,20 @@ def search_parser():
                    help="random protocol: do not vary the families' initializer "
                         "scales (iRNN gain, np-RNN input scale, IndRNN gamma)")
     g = p.add_argument_group("budget")
-    g.add_argument("--steps", type=int, default=2000,
+    g.add_argument("--steps", type=COUNT, default=2000,
                    help="optimizer steps per trial at most; a trial stops "
                         "earlier once it reaches the threshold (default: "
                         "%(default)s)")
-    g.add_argument("--eval-every", type=int, default=200,
+    g.add_argument("--eval-every", type=COUNT, default=200,
                    help="steps between validations: the resolution of the "
                         "steps to the threshold (default: %(default)s)")
-    g.add_argument("--batch-size", type=int, default=32,
+    g.add_argument("--batch-size", type=COUNT, default=32,
                    help="batch size (default: %(default)s)")
-    g.add_argument("--seed", type=int, default=0,
+    g.add_argument("--seed", type=_number(int, low=0), default=0,
                    help="the study seed every trial's seed derives from "
                         "(default: %(default)s)")
     g = p.add_argument_group("report")
-    g.add_argument("--threshold", type=float, default=None,
+    g.add_argument("--threshold", type=FINITE, default=None,
                    help="success threshold on the objective (default: the "
                         "task's, e.g. MSE 0.01 on the adding problem; required "
                         "with --model)")
@@ -196,7 +223,7 @@ def search_parser():
                         "mirrored, multiworker (needs TF_CONFIG), tpu. "
                         "TensorFlow uses tf.distribute; JAX uses "
                         "keras.distribution.DataParallel (default: %(default)s)")
-    g.add_argument("--cpu-replicas", type=int, default=None,
+    g.add_argument("--cpu-replicas", type=COUNT, default=None,
                    help="split the CPU into N logical devices (TensorFlow), e.g. "
                         "to try --strategy mirrored on a machine without GPUs")
     g.add_argument("--tuner-id", default=None,
@@ -205,10 +232,10 @@ def search_parser():
     g.add_argument("--oracle-ip", default=None,
                    help="the chief's address (default: 127.0.0.1 when "
                         "--tuner-id is given)")
-    g.add_argument("--oracle-port", type=int, default=None,
+    g.add_argument("--oracle-port", type=_number(int, low=1, high=65535), default=None,
                    help="the chief's port (default: 8000 when --tuner-id is "
                         "given)")
-    g.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+    g.add_argument("--timeout", type=_number(float, above=0), default=None, metavar="SECONDS",
                    help="stop with an error after this wall-clock time")
     return p
 
@@ -220,7 +247,7 @@ def report_parser():
                     "finished or partial study directory, and print its table.",
     )
     p.add_argument("directory", help="a study directory made by rnninit-tune")
-    p.add_argument("--threshold", type=float, default=None,
+    p.add_argument("--threshold", type=FINITE, default=None,
                    help="read the trials at another success threshold; the "
                         "files are then named sensitivity_<threshold>.*")
     return p
@@ -253,6 +280,8 @@ def _task_kwargs(args, parser):
         if "=" not in item:
             parser.error(f"--task-arg needs KEY=VALUE. Received: {item!r}")
         key, value = item.split("=", 1)
+        if not key.strip():
+            parser.error(f"--task-arg needs KEY=VALUE. Received: {item!r}")
         kwargs[key.strip()] = _value(value)
     return kwargs
 
@@ -263,7 +292,10 @@ def _space(args, parser):
     space = SearchSpace.from_file(args.space) if args.space else SearchSpace()
     config = space.to_dict()
     if args.clipnorms is not None:
-        config["clipnorm"] = _floats(args.clipnorms)
+        try:
+            config["clipnorm"] = _floats(args.clipnorms)
+        except ValueError:
+            parser.error(f"--clipnorms needs numbers V,V,... Received: {args.clipnorms!r}")
     if args.optimizers is not None:
         config["optimizer"] = _csv(args.optimizers)
     if args.no_init_scale:
@@ -317,6 +349,9 @@ def _settings(args, parser):
         low, high = _floats(args.learning_rate)
     except ValueError:
         parser.error(f"--learning-rate needs LOW,HIGH. Received: {args.learning_rate!r}")
+    if not (0 < low <= high < math.inf):
+        parser.error("--learning-rate needs 0 < LOW <= HIGH, finite. Received: "
+                     f"{args.learning_rate!r}")
     settings = dict(
         protocol=args.protocol,
         learning_rates=args.learning_rates,
@@ -376,6 +411,9 @@ def run(args, parser):
             "max" if "acc" in args.objective else "min")
         directory = args.directory or os.path.join(
             "rnninit_runs", args.model.split(":")[-1])
+        if not _csv(args.initializers):
+            parser.error("--initializers names no initializer. Received: "
+                         f"{args.initializers!r}")
         study = studies.study_initializers(
             directory, model_fn, data_fn, _csv(args.initializers),
             objective=args.objective, direction=direction,
@@ -387,6 +425,8 @@ def run(args, parser):
         if args.data:
             parser.error("--data goes with --model.")
         directory = args.directory or os.path.join("rnninit_runs", args.task)
+        if not _csv(args.families):
+            parser.error(f"--families names no family. Received: {args.families!r}")
         study = studies.study_families(
             directory, task=args.task, task_kwargs=_task_kwargs(args, parser),
             families=_csv(args.families), units=args.units, layers=args.layers,

@@ -279,3 +279,77 @@ def test_verbose_0_prints_only_the_results(command, tmp_path, subprocess_env):
         # cost and the three files.
         assert len(lines) <= 20, out.stdout
         assert [line.split()[0] for line in lines[-3:]] == ["json", "markdown", "png"]
+
+
+# Values no flag may accept: each must give one error line naming the flag and
+# exit 2 before any trial runs. Flags whose type is a free string are tried
+# with values of the wrong shape for what they hold.
+WRONG_VALUES = {
+    "int": ["abc", "1.5", "", "1e999"],
+    "count": ["0", "-3"],
+    "float": ["abc", "nan", "inf", ""],
+    "--task": ["sorting", ""],
+    "--families": ["gru-magic", "", ",,"],
+    "--task-arg": ["foo", "=1", "length"],
+    "--learning-rate": ["abc", "1e-1,1e-4", "0,1", "1,2,3", "nan,1"],
+    "--space": ["{not json", "[1, 2]"],
+    "--clipnorms": ["abc", "-1"],
+    "--optimizers": ["adamw-magic"],
+    "--oracle-port": ["-1", "70000"],
+    "--cpu-replicas": ["0"],
+}
+COUNTS = ("--length", "--num-train", "--num-validation", "--units", "--layers",
+          "--learning-rates", "--seeds", "--trials", "--steps", "--eval-every",
+          "--batch-size")
+FLOATS = ("--baseline", "--clipnorm", "--threshold", "--timeout")
+INTS = COUNTS + ("--seed", "--oracle-port", "--cpu-replicas")
+
+
+def _fuzz_cases():
+    cases = []
+    for flag in INTS:
+        cases += [(flag, v) for v in WRONG_VALUES["int"]]
+    for flag in COUNTS:
+        cases += [(flag, v) for v in WRONG_VALUES["count"]]
+    for flag in FLOATS:
+        cases += [(flag, v) for v in WRONG_VALUES["float"]]
+    for flag, values in WRONG_VALUES.items():
+        if flag.startswith("--"):
+            cases += [(flag, v) for v in values]
+    return cases
+
+
+def test_the_fuzzed_flags_cover_every_flag_that_takes_a_value():
+    covered = {flag for flag, _ in _fuzz_cases()}
+    # Free text, checked where it is used; --model, --data and --initializers
+    # with a real user module in test_study.
+    free = {"--model", "--data", "--initializers", "--objective", "--directory",
+            "--tuner-id", "--oracle-ip"}
+    for action in cli.search_parser()._actions:
+        if action.option_strings and action.nargs != 0 and not action.choices:
+            flag = action.option_strings[-1]
+            assert flag in covered | free, flag
+
+
+@pytest.mark.skipif(BACKEND != "jax",
+                    reason="argument checks do not depend on the backend; run once")
+@pytest.mark.parametrize("flag, value", _fuzz_cases())
+def test_a_wrong_value_of_any_flag_is_one_line_and_exit_2(
+        flag, value, tmp_path, capsys, monkeypatch):
+    from keras_rnninit.tuning import studies
+
+    def started(*args, **kwargs):
+        raise AssertionError(f"{flag} {value!r} was accepted: a study started")
+
+    monkeypatch.setattr(studies, "run_study", started)
+    argv = ["--directory", str(tmp_path / "d"), flag, value]
+    if flag in ("--space", "--clipnorms", "--optimizers"):
+        argv += ["--protocol", "random"]
+    with pytest.raises(SystemExit) as info:
+        cli.main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("rnninit-tune: error:"), err
+    assert flag in last or repr(value) in last or value in last, last
