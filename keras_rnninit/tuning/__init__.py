@@ -1,15 +1,34 @@
 """Hyperparameter-sensitivity studies on keras-tuner: built-in families or any model."""
 
-from keras_rnninit.tuning.candidates import Candidate
-from keras_rnninit.tuning.candidates import StudyError
-from keras_rnninit.tuning.candidates import family_candidates
-from keras_rnninit.tuning.candidates import initializer_candidates
-from keras_rnninit.tuning.candidates import with_recurrent_initializer
-from keras_rnninit.tuning.report import build_report
-from keras_rnninit.tuning.report import write_report
-from keras_rnninit.tuning.space import SearchSpace
-from keras_rnninit.tuning.strategy import select_strategy
-from keras_rnninit.tuning.studies import study_families
-from keras_rnninit.tuning.studies import study_initializers
-from keras_rnninit.tuning.study import StudySettings
-from keras_rnninit.tuning.study import run_study
+import importlib
+
+# Loaded on first use, so that the command line can quiet TensorFlow (which
+# the studies' tasks load) before anything imports it.
+_EXPORTS = {
+    "Candidate": "candidates",
+    "StudyError": "candidates",
+    "family_candidates": "candidates",
+    "initializer_candidates": "candidates",
+    "with_recurrent_initializer": "candidates",
+    "build_report": "report",
+    "write_report": "report",
+    "SearchSpace": "space",
+    "select_strategy": "strategy",
+    "study_families": "studies",
+    "study_initializers": "studies",
+    "StudySettings": "study",
+    "run_study": "study",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        module = importlib.import_module(f"keras_rnninit.tuning.{_EXPORTS[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module 'keras_rnninit.tuning' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -85,8 +85,8 @@ def test_a_registered_task_and_family_appear_in_the_cli(capsys):
     [
         (["--families", "irnn,gru-magic"], "Unknown family 'gru-magic'"),
         (["--task", "sorting"], "Unknown task 'sorting'"),
-        (["--learning-rate", "1e-2,1e-3"], "0 < low <= high"),
-        (["--seeds", "0"], "seeds must be an integer >= 1"),
+        (["--learning-rate", "1e-2,1e-3"], "--learning-rate needs 0 < LOW <= HIGH"),
+        (["--seeds", "0"], "argument --seeds: expected an integer >= 1"),
         (["--protocol", "grid"], "invalid choice"),
         (["--strategy", "tpu"], "tpu"),
         (["--eval-every", "50"], "must not exceed steps"),
