@@ -110,7 +110,16 @@ def study_families(directory, task="adding", task_kwargs=None, families=(),
     reference = make_task(settings.get("seed", 0))
     threshold = reference.success_threshold if threshold is None else threshold
     check_threshold(threshold, reference.baseline, reference.direction, force)
-    candidates = candidates_lib.family_candidates(make_task, families, units, layers)
+    # A model reads only the task's shapes, loss and metric: one task per
+    # seed serves every build (the data come fresh from `data` below).
+    built_tasks = {}
+
+    def task_for(seed):
+        if seed not in built_tasks:
+            built_tasks[seed] = make_task(seed)
+        return built_tasks[seed]
+
+    candidates = candidates_lib.family_candidates(task_for, families, units, layers)
     length = (task_kwargs or {}).get("length")
     description = f"{task}" + (f" T={length}" if length else "") + (
         f", {settings.get('optimizer') or 'each paper optimizer'}")
