@@ -80,18 +80,23 @@ def _pct(x):
     return f"{100 * x:.0f}%"
 
 
+def _family_studies(reports):
+    """`(report, candidates, test of a pair)` for each built-in family study."""
+    for name in ("adding_T100", "adding_T200"):
+        report = reports.get(name)
+        if report:
+            tests = {frozenset((t["a"], t["b"])): t for t in report["comparisons"]}
+            yield report, report["candidates"], (
+                lambda a, b, tests=tests: tests.get(frozenset((a, b))))
+
+
 def _paper_paragraph(reports):
     """Sentences against the np-RNN and IndRNN claims, from the numbers."""
     lines = []
-    for name in ("adding_T100", "adding_T200"):
-        report = reports.get(name)
-        if not report:
-            continue
-        c = report["candidates"]
-        tests = {frozenset((t["a"], t["b"])): t for t in report["comparisons"]}
+    for report, c, test in _family_studies(reports):
 
         def compare(a, b):
-            t = tests.get(frozenset((a, b)))
+            t = test(a, b)
             sa, sb = c[a], c[b]
             clear = t and t["significant"]
             return (
@@ -127,15 +132,10 @@ def _paper_paragraph(reports):
 def _claims(reports):
     """One verdict per paper claim and problem length, from the tests."""
     out = []
-    for name in ("adding_T100", "adding_T200"):
-        report = reports.get(name)
-        if not report:
-            continue
-        c = report["candidates"]
-        tests = {frozenset((t["a"], t["b"])): t for t in report["comparisons"]}
+    for report, c, test in _family_studies(reports):
 
         def wins(a, b):
-            t = tests.get(frozenset((a, b)))
+            t = test(a, b)
             return bool(t and t["significant"]
                         and c[a]["successes"] > c[b]["successes"])
 

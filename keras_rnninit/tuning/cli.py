@@ -9,6 +9,7 @@ import sys
 import time
 
 from keras_rnninit import _interrupts
+from keras_rnninit import _quiet
 
 DEFAULT_FAMILIES = "irnn,irnn-scaled,np-rnn"
 DEFAULT_INITIALIZERS = "glorot_uniform,orthogonal,identity,keras_rnninit>NPInit"
@@ -372,12 +373,6 @@ def _settings(args, parser):
     return settings
 
 
-def _quiet_tensorflow():
-    from keras_rnninit import _quiet
-
-    _quiet.import_tensorflow()
-
-
 def run(args, parser):
     """Runs the study `args` describe; returns its directory."""
     from keras_rnninit.tuning import strategy as strategy_lib
@@ -437,7 +432,7 @@ def run(args, parser):
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
-    _quiet_tensorflow()
+    _quiet.import_tensorflow()
     if argv and argv[0] == "report":
         parser = report_parser()
         args = parser.parse_args(argv[1:])

@@ -20,6 +20,8 @@ holds it) and return its `StudySettings`; `write_report(directory)` writes
 the report.
 """
 
+import functools
+
 from keras_rnninit import models
 from keras_rnninit import objective as objective_lib
 from keras_rnninit import tasks
@@ -112,13 +114,7 @@ def study_families(directory, task="adding", task_kwargs=None, families=(),
     check_threshold(threshold, reference.baseline, reference.direction, force)
     # A model reads only the task's shapes, loss and metric: one task per
     # seed serves every build (the data come fresh from `data` below).
-    built_tasks = {}
-
-    def task_for(seed):
-        if seed not in built_tasks:
-            built_tasks[seed] = make_task(seed)
-        return built_tasks[seed]
-
+    task_for = functools.cache(make_task)
     candidates = candidates_lib.family_candidates(task_for, families, units, layers)
     length = (task_kwargs or {}).get("length")
     description = f"{task}" + (f" T={length}" if length else "") + (
