@@ -224,6 +224,26 @@ class PlanOracle(keras_tuner.Oracle):
         self.entries = entries
         self._served = set()
 
+    def reload(self):
+        # A kill while keras-tuner writes a trial.json leaves it torn: that
+        # trial did not finish, so it is set aside and planned again.
+        for path in glob.glob(os.path.join(self._project_dir, "trial_*", "trial.json")):
+            try:
+                with open(path) as f:
+                    json.load(f)
+            except ValueError:
+                os.replace(path, path + ".torn")
+        super().reload()
+
+    def set_state(self, state):
+        known = set(self.trials)
+        state = dict(state)
+        state["ongoing_trials"] = {
+            tuner: trial_id for tuner, trial_id in state["ongoing_trials"].items()
+            if trial_id in known}
+        state["retry_queue"] = [t for t in state["retry_queue"] if t in known]
+        super().set_state(state)
+
     def populate_space(self, trial_id):
         # A trial counts if it finished, runs now (on any worker), or waits
         # in keras-tuner's retry queue; one left "RUNNING" by a worker that

@@ -320,3 +320,32 @@ def test_a_trial_orphaned_by_a_dead_worker_is_served_again(tmp_path):
     again = second.create_trial("tuner3")
     assert again.hyperparameters.values == orphan.hyperparameters.values
     assert again.trial_id != orphan.trial_id
+
+
+def test_a_trial_file_torn_by_a_kill_is_planned_again(tmp_path):
+    import keras_tuner
+
+    from keras_rnninit.tuning.study import PlanOracle
+
+    entries = [{"candidate": "a", "config": 0, "seed": s, "learning_rate": 1e-3}
+               for s in range(2)]
+
+    def oracle():
+        o = PlanOracle(entries, keras_tuner.Objective("val_mse", "min"))
+        o._set_project_dir(str(tmp_path), "trials")
+        return o
+
+    first = oracle()
+    finished = first.create_trial("tuner0")
+    first.update_trial(finished.trial_id, {"val_mse": 0.1})
+    finished.status = "COMPLETED"
+    first.end_trial(finished)
+    torn = first.create_trial("tuner0")  # killed while its file is written
+    path = os.path.join(str(tmp_path), "trials", f"trial_{torn.trial_id}", "trial.json")
+    with open(path, "w") as f:
+        f.write('{"trial_id": ')
+    second = oracle()
+    second.reload()
+    again = second.create_trial("tuner0")
+    assert again.hyperparameters.values == torn.hyperparameters.values
+    assert os.path.exists(path + ".torn")
