@@ -18,7 +18,7 @@ interrupted run continues where it stopped):
 Then writes `benchmarks/results/sensitivity.{md,json}` from the studies'
 reports. Run on the JAX backend (the fastest here for these models):
 
-    KERAS_BACKEND=jax python benchmarks/sensitivity.py            # everything
+    KERAS_BACKEND=jax python benchmarks/sensitivity.py --jobs 2   # everything
     KERAS_BACKEND=jax python benchmarks/sensitivity.py --only adding_T100
     python benchmarks/sensitivity.py --summary                    # tables only
 """
@@ -30,7 +30,8 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-RESULTS = os.path.join(HERE, "results")
+sys.path.insert(0, HERE)
+from _results import RESULTS_DIR as RESULTS  # noqa: E402
 ROOT = os.path.join(RESULTS, "sensitivity")
 FAMILIES = ["irnn", "irnn-scaled", "np-rnn", "np-tanh", "lstm", "indrnn"]
 INITIALIZERS = ["glorot_uniform", "orthogonal", "identity", "keras_rnninit>NPInit"]
@@ -74,6 +75,10 @@ STUDIES = {
     "byo_lstm": _model_study("lstm"),
     "byo_gru": _model_study("gru"),
 }
+# Trial minutes of each study in the last run here, for --jobs to start the
+# longest first (so that the processes finish close together).
+EXPECTED_MINUTES = {"adding_T100": 45, "adding_T200": 75, "byo_lstm": 10,
+                    "byo_gru": 10}
 
 
 def _pct(x):
@@ -179,6 +184,16 @@ def _backend(names):
     return " / ".join(sorted(backends)) or "?"
 
 
+def _wall_time():
+    if not os.path.exists(RUN_RECORD):
+        return ""
+    with open(RUN_RECORD) as f:
+        run = json.load(f)
+    return (f"The last full run took {run['wall_seconds'] / 60:.0f} min of wall "
+            f"time on {run['cpus']} CPU cores, {run['jobs']} studies at a time "
+            f"(`--jobs {run['jobs']}`), {run['backend']} backend.")
+
+
 def summary(names):
     from keras_rnninit.tuning import report as report_lib
 
@@ -222,8 +237,8 @@ def summary(names):
         *_claims(reports),
         "",
         f"Total trial time of these studies: {_total_minutes(reports):.0f} min "
-        f"on the {_backend(names)} backend (sum of each study's trial times; "
-        "a distributed study's workers overlap, so its wall time is shorter).",
+        f"on the {_backend(names)} backend (sum of each study's trial times). "
+        f"{_wall_time()}",
         "",
         "Limits: CPU budgets of at most 2000 Adam steps a trial (the papers "
         "trained for 10^5-10^6 steps with SGD), 3 seeds per learning rate: a "
@@ -245,20 +260,83 @@ def main(argv=None):
                         help=f"comma-separated studies: {', '.join(STUDIES)}")
     parser.add_argument("--summary", action="store_true",
                         help="only rebuild the reports and the summary")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="studies run at a time, each in its own process "
+                             "(2 on a 2-core machine; default 1)")
+    parser.add_argument("--no-summary", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     names = args.only.split(",") if args.only else list(STUDIES)
     unknown = [n for n in names if n not in STUDIES]
     if unknown:
         parser.error(f"unknown study {unknown}; expected some of {list(STUDIES)}")
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1; received {args.jobs}")
     if not args.summary:
-        for name in names:
-            started = time.time()
-            print(f"== {name}", flush=True)
-            STUDIES[name](os.path.join(ROOT, name),
-                          lambda *a: print(*a, flush=True))
-            print(f"== {name} done in {(time.time() - started) / 60:.1f} min",
-                  flush=True)
-    summary(list(STUDIES))
+        started = time.time()
+        if args.jobs == 1:
+            for name in names:
+                _run_study(name)
+        else:
+            _run_in_parallel(names, args.jobs)
+        if not args.no_summary and names == list(STUDIES):
+            _record_run(time.time() - started, args.jobs)
+    if not args.no_summary:
+        summary(list(STUDIES))
+
+
+def _run_study(name):
+    started = time.time()
+    print(f"== {name}", flush=True)
+    STUDIES[name](os.path.join(ROOT, name), lambda *a: print(*a, flush=True))
+    print(f"== {name} done in {(time.time() - started) / 60:.1f} min", flush=True)
+
+
+def _run_in_parallel(names, jobs):
+    """Runs the studies `jobs` at a time, each in a process of its own, and
+    prints their lines prefixed by the study's name."""
+    import subprocess
+    import threading
+
+    pending = sorted(names, key=lambda n: -EXPECTED_MINUTES[n])
+    running, failed = [], []
+
+    def relay(name, process):
+        for line in process.stdout:
+            print(f"[{name}] {line}", end="", flush=True)
+
+    while pending or running:
+        while pending and len(running) < jobs:
+            name = pending.pop(0)
+            process = subprocess.Popen(
+                [sys.executable, os.path.abspath(__file__), "--only", name,
+                 "--no-summary"], stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, text=True)
+            thread = threading.Thread(target=relay, args=(name, process))
+            thread.start()
+            running.append((name, process, thread))
+        time.sleep(1)
+        for entry in list(running):
+            name, process, thread = entry
+            if process.poll() is not None:
+                thread.join()
+                running.remove(entry)
+                if process.returncode:
+                    failed.append(name)
+    if failed:
+        sys.exit(f"studies that failed (rerun to resume them): {', '.join(failed)}")
+
+
+RUN_RECORD = os.path.join(ROOT, "run.json")
+
+
+def _record_run(seconds, jobs):
+    """Keeps the wall time of the last run of every study, for the summary."""
+    import keras
+
+    with open(RUN_RECORD, "w") as f:
+        json.dump({"wall_seconds": round(seconds), "jobs": jobs,
+                   "backend": keras.backend.backend(),
+                   "cpus": os.cpu_count()}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -5,23 +5,46 @@ import shlex
 import signal
 import sys
 
+_received = None
+
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM, handled like Ctrl-C."""
 
 
-def _terminate(signum, frame):
-    raise Terminated()
+def _interrupt(signum):
+    return Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
 
-def handle_sigterm():
-    """Makes SIGTERM raise `Terminated` (a `KeyboardInterrupt`)."""
-    signal.signal(signal.SIGTERM, _terminate)
+def _on_signal(signum, frame):
+    global _received
+    _received = signum
+    raise _interrupt(signum)
+
+
+def handle_signals():
+    """Makes SIGINT raise `KeyboardInterrupt` and SIGTERM `Terminated`.
+
+    Python runs a signal handler wherever the main thread is, also inside
+    a garbage-collection callback, which swallows the exception (seen with
+    JAX's). The signal is therefore also remembered, and the training
+    monitors call `raise_if_received` before each batch.
+    """
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+
+
+def raise_if_received():
+    """Raises the interrupt of a signal whose exception was swallowed."""
+    if _received is not None:
+        raise _interrupt(_received)
 
 
 def stopped(interrupt, prog, argv, saved, resume_argv=()):
     """Prints one line on what is saved and the command that resumes;
     returns the exit code for `interrupt`."""
+    global _received
+    _received = None
     args = list(argv) + [a for a in resume_argv if a not in argv]
     command = " ".join(shlex.quote(a) for a in [prog, *args])
     print(f"\n{prog}: stopped; {saved}. To resume: {command}",

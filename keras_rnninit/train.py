@@ -55,6 +55,9 @@ class ThresholdMonitor(keras.callbacks.Callback):
         self.solved_epoch = None
         self.solved_step = None
 
+    def on_train_batch_begin(self, batch, logs=None):
+        _interrupts.raise_if_received()
+
     def on_epoch_end(self, epoch, logs=None):
         score = (logs or {}).get(self.task.objective)
         if self.solved_epoch is None and score is not None and self.task.solved(
@@ -365,7 +368,7 @@ def main(argv=None):
         "runs", f"{args.family}_{args.task}"
     )
     print(task.summary())
-    _interrupts.handle_sigterm()
+    _interrupts.handle_signals()
     try:
         _, result = train(
             args.family,

@@ -130,6 +130,39 @@ def test_an_interrupted_run_stops_cleanly_and_says_how_to_resume(
     assert "To resume: rnninit-train --family irnn" in err and "--resume" in err
 
 
+def test_a_signal_swallowed_by_a_gc_callback_still_stops_training(tmp_path):
+    # Python runs the handler wherever the main thread is; inside a gc
+    # callback (JAX has one) the exception is printed and dropped.
+    import gc
+
+    from keras_rnninit import _interrupts, tasks
+
+    fired = []
+
+    def signal_inside_gc(phase, info):
+        if not fired:
+            fired.append(phase)
+            os.kill(os.getpid(), signal.SIGTERM)
+            sum(range(10))  # lets the interpreter run the handler here
+
+    previous = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
+    _interrupts.handle_signals()
+    gc.callbacks.append(signal_inside_gc)
+    try:
+        gc.collect()
+        assert fired
+        task = tasks.get("adding", length=4, num_train=32, num_validation=8,
+                         num_test=8, batch_size=16, seed=0)
+        with pytest.raises(_interrupts.Terminated):
+            train.train("irnn", task, epochs=2, units=4,
+                        output_dir=str(tmp_path / "run"), verbose=0)
+    finally:
+        gc.callbacks.remove(signal_inside_gc)
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])
+        _interrupts._received = None
+
+
 def test_stop_when_solved_records_the_step():
     import dataclasses
 

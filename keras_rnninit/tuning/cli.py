@@ -456,7 +456,7 @@ def main(argv=None):
     from keras_rnninit.tuning.study import is_worker
 
     started = time.time()
-    _interrupts.handle_sigterm()
+    _interrupts.handle_signals()
     try:
         directory = run(args, parser)
     except (SpaceError, StrategyError, StudyError) as e:

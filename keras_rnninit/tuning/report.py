@@ -484,7 +484,11 @@ def plot(report, path):
     if report["baseline"] is not None:
         ax.axhline(report["baseline"], color="gray", ls=":", lw=1,
                    label=f"trivial baseline {report['baseline']:.3g}")
-    ax.set_xscale("log")
+    # With no finished trial there is nothing on a log axis (matplotlib fails).
+    if finite or any(r["diverged"] for rows in report["trials"].values() for r in rows):
+        ax.set_xscale("log")
+    else:
+        ax.text(0.5, 0.5, "no trial finished", ha="center", transform=ax.transAxes)
     if minimize and min(values) > 0:
         ax.set_yscale("log")
     ax.set_xlabel("learning rate")
@@ -503,7 +507,8 @@ def plot(report, path):
             ax.plot([p["learning_rate"] * dodge for p in points],
                     [p["successes"] / p["seeds"] for p in points],
                     color=colors[i % len(colors)], marker="o", label=name)
-        ax.set_xscale("log")
+        if any(s["by_learning_rate"] for s in report["candidates"].values()):
+            ax.set_xscale("log")
         ax.set_ylim(-0.05, 1.05)
         ax.set_xlabel("learning rate")
         ax.set_ylabel("fraction of seeds that succeed")

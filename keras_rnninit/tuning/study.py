@@ -22,6 +22,7 @@ import time
 import keras
 import keras_tuner
 
+from keras_rnninit import _interrupts
 from keras_rnninit import objective as objective_lib
 from keras_rnninit.tuning import protocols
 from keras_rnninit.tuning.candidates import StudyError
@@ -290,6 +291,9 @@ class TrialMonitor(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = time.perf_counter()
+
+    def on_train_batch_begin(self, batch, logs=None):
+        _interrupts.raise_if_received()
 
     def _validate(self, logs):
         start = time.perf_counter()

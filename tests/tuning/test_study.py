@@ -289,6 +289,25 @@ def test_failed_trials_are_reported_and_run_again_on_resume(tmp_path, user_modul
     assert len(results(d)) == 2
 
 
+def test_a_study_where_every_trial_failed_still_writes_its_report(tmp_path, user_module):
+    calls = []
+
+    def always_broken():
+        calls.append(1)
+        if len(calls) > 1:  # the preflight passes, every trial fails
+            raise RuntimeError("out of memory")
+        return user_module.make_model()
+
+    always_broken.__name__ = "make_model"
+    d = str(tmp_path / "study")
+    study_initializers(d, always_broken, user_module.load, ["orthogonal"],
+                       objective="val_mse", threshold=1e-9, log=lambda *a: None,
+                       **dict(TINY, seeds=1))
+    report, paths = report_lib.write_report(d)
+    assert report["candidates"]["orthogonal"]["failed"] == 2
+    assert os.path.getsize(paths["png"]) > 0
+
+
 def test_a_trial_orphaned_by_a_dead_worker_is_served_again(tmp_path):
     import keras_tuner
 
