@@ -56,7 +56,7 @@ setup(
     packages=find_packages(include=["keras_rnninit", "keras_rnninit.*"]),
     include_package_data=True,
     install_requires=[
-        "keras>=3.8,<4",
+        "keras" + version["KERAS_REQUIREMENT"],
         "numpy>=1.26,<3",
     ],
     extras_require={

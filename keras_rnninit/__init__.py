@@ -1,5 +1,7 @@
 """keras-rnninit: initializations and layers that make ReLU RNNs train."""
 
+# First: checks the Keras version before anything uses Keras.
+from keras_rnninit import _keras_compat  # noqa: F401  isort: skip
 from keras_rnninit import constraints
 from keras_rnninit import diagnostics
 from keras_rnninit import initializers

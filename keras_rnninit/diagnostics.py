@@ -13,6 +13,8 @@ import numpy as np
 from keras import ops
 from keras import tree
 
+from keras_rnninit import _keras_compat
+
 # ---------------------------------------------------------------------------
 # Shared helpers
 # ---------------------------------------------------------------------------
@@ -186,7 +188,7 @@ class _ProbedCell(keras.layers.Layer):
         self.units = units
         self.state_size = cell.state_size
         self.output_size = units
-        self._cell_takes_training = getattr(cell, "_call_has_training_arg", False)
+        self._cell_takes_training = _keras_compat.cell_takes_training(cell)
 
     def build(self, input_shape):
         self.built = True

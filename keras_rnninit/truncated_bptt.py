@@ -11,6 +11,7 @@ import numbers
 import keras
 import numpy as np
 
+from keras_rnninit import _keras_compat
 from keras_rnninit.api_export import keras_rnninit_export
 
 
@@ -218,17 +219,8 @@ def _set_state_tracking(model, track):
     batch and never carry from one window to the next.
     """
     for layer in _stateful_layers(model):
-        tracker = layer._tracker
         for variable in keras.tree.flatten(layer.states or []):
-            listed = tracker.is_in_store("non_trainable_variables", variable)
-            if track and not listed:
-                locked = tracker.locked
-                tracker.unlock()
-                layer._track_variable(variable)
-                if locked:
-                    tracker.lock()
-            elif not track and listed:
-                layer._untrack_variable(variable)
+            _keras_compat.set_variable_tracked(layer, variable, track)
 
 
 @keras_rnninit_export()

@@ -10,7 +10,8 @@ from keras import constraints
 from keras import initializers
 from keras import ops
 from keras import regularizers
-from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
+from keras_rnninit import _keras_compat
+from keras_rnninit._keras_compat import DropoutRNNCell
 
 from keras_rnninit.api_export import keras_rnninit_export
 from keras_rnninit.layers import _checks
@@ -295,7 +296,7 @@ class ClockworkCell(keras.layers.Layer, DropoutRNNCell):
         ]
 
     def save_own_variables(self, store):
-        all_vars = self._trainable_variables + self._non_trainable_variables
+        all_vars = _keras_compat.own_variables(self)
         for i, v in enumerate(all_vars):
             if v is getattr(self, "recurrent_kernel", None):
                 v = ops.convert_to_numpy(v) * self.recurrent_mask.astype(

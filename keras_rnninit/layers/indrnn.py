@@ -7,7 +7,7 @@ from keras import initializers
 from keras import ops
 from keras import regularizers
 from keras.layers import InputSpec
-from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
+from keras_rnninit._keras_compat import DropoutRNNCell
 
 from keras_rnninit.api_export import keras_rnninit_export
 from keras_rnninit.constraints import RecurrentBound

@@ -1,0 +1,66 @@
+"""The Keras internals this package relies on, in one place.
+
+Keras keeps some things private that a recurrent layer needs: the dropout
+mixin of its own RNN cells, whether a cell's `call` takes `training`, a
+layer's own variable lists and its variable tracker. Each is reached here
+only, and importing this module checks that the installed Keras is in the
+range the package is tested on (`version.KERAS_REQUIREMENT`), failing with
+one line that says what to install otherwise.
+"""
+
+import re
+
+import keras
+
+from keras_rnninit.version import KERAS_REQUIREMENT
+
+
+def _release(text):
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
+
+
+def check_keras_version(version=keras.__version__):
+    """Raises ImportError when `version` is outside `KERAS_REQUIREMENT`."""
+    lower, upper = re.fullmatch(r">=([\d.]+),<([\d.]+)", KERAS_REQUIREMENT).groups()
+    if not _release(lower) <= _release(version) < _release(upper):
+        raise ImportError(
+            f"keras-rnninit needs Keras {KERAS_REQUIREMENT} and found Keras "
+            f"{version!r}; install a supported one: "
+            f"pip install 'keras{KERAS_REQUIREMENT}'")
+
+
+check_keras_version()
+
+try:
+    from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
+except ImportError as e:  # pragma: no cover - only on an untested Keras
+    raise ImportError(
+        f"keras-rnninit could not find Keras's DropoutRNNCell in Keras "
+        f"{keras.__version__!r} ({e}); install Keras{KERAS_REQUIREMENT} "
+        "as tested, or report the version") from e
+
+
+def cell_takes_training(cell):
+    """Whether `cell.call` takes a `training` argument (Keras checks once)."""
+    return getattr(cell, "_call_has_training_arg", False)
+
+
+def own_variables(layer):
+    """The variables a layer created itself (not its sublayers'), in the
+    order Keras saves them."""
+    return list(layer._trainable_variables) + list(layer._non_trainable_variables)
+
+
+def set_variable_tracked(layer, variable, tracked):
+    """Lists `variable` among `layer`'s non-trainable variables, or unlists
+    it. Keras's RNN keeps its stateful `states` out of that list."""
+    tracker = layer._tracker
+    listed = tracker.is_in_store("non_trainable_variables", variable)
+    if tracked and not listed:
+        locked = tracker.locked
+        tracker.unlock()
+        layer._track_variable(variable)
+        if locked:
+            tracker.lock()
+    elif not tracked and listed:
+        layer._untrack_variable(variable)
