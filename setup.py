@@ -54,6 +54,7 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["keras_rnninit", "keras_rnninit.*"]),
+    py_modules=["keras_rnninit_cli"],
     include_package_data=True,
     install_requires=[
         "keras" + version["KERAS_REQUIREMENT"],
@@ -71,8 +72,8 @@ setup(
     },
     entry_points={
         "console_scripts": [
-            "rnninit-tune=keras_rnninit.tuning.cli:main",
-            "rnninit-train=keras_rnninit.train:main",
+            "rnninit-tune=keras_rnninit_cli:tune",
+            "rnninit-train=keras_rnninit_cli:train",
         ],
     },
     classifiers=[

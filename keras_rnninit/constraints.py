@@ -1,11 +1,9 @@
 """The IndRNN recurrent bound."""
 
-import math
-import numbers
-
 import keras
 from keras import ops
 
+from keras_rnninit import _checks
 from keras_rnninit.api_export import keras_rnninit_export
 
 
@@ -24,30 +22,9 @@ def recurrent_bound(timesteps, gamma=2.0):
     Returns:
         A Python float.
     """
-    if (
-        isinstance(timesteps, bool)
-        or not isinstance(timesteps, numbers.Integral)
-        or timesteps <= 0
-    ):
-        raise ValueError(
-            "`timesteps` must be a positive integer. "
-            f"Received: timesteps={timesteps}"
-        )
-    gamma = _positive_float(gamma, "gamma")
+    timesteps = _checks.positive_int(timesteps, "timesteps")
+    gamma = _checks.positive_number(gamma, "gamma")
     return float(gamma ** (1.0 / timesteps))
-
-
-def _positive_float(value, name):
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ValueError(
-            f"`{name}` must be a positive number. Received: {name}={value}"
-        )
-    return float(value)
 
 
 @keras_rnninit_export("IndRNNBound")
@@ -82,13 +59,8 @@ class RecurrentBound(keras.constraints.Constraint):
     """
 
     def __init__(self, max_value, nonnegative=False):
-        self.max_value = _positive_float(max_value, "max_value")
-        if not isinstance(nonnegative, bool):
-            raise ValueError(
-                "`nonnegative` must be a boolean. "
-                f"Received: nonnegative={nonnegative}"
-            )
-        self.nonnegative = nonnegative
+        self.max_value = _checks.positive_number(max_value, "max_value")
+        self.nonnegative = _checks.boolean(nonnegative, "nonnegative")
 
     def __call__(self, w):
         w = ops.convert_to_tensor(w)

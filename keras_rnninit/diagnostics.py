@@ -13,6 +13,7 @@ import numpy as np
 from keras import ops
 from keras import tree
 
+from keras_rnninit import _checks
 from keras_rnninit import _keras_compat
 
 # ---------------------------------------------------------------------------
@@ -22,31 +23,6 @@ from keras_rnninit import _keras_compat
 
 def _to_numpy(x):
     return np.asarray(ops.convert_to_numpy(x))
-
-
-def _positive_int(value, name):
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Integral)
-        or value <= 0
-    ):
-        raise ValueError(
-            f"`{name}` must be a positive integer. Received: {name}={value!r}"
-        )
-    return int(value)
-
-
-def _positive_float(value, name):
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ValueError(
-            f"`{name}` must be a positive number. Received: {name}={value!r}"
-        )
-    return float(value)
 
 
 def _as_sequences(x, name="x"):
@@ -482,8 +458,8 @@ def plot_spectrum(weights, timesteps=None, gamma=2.0, ax=None, label=None):
     if np.isrealobj(spectrum):
         ax.hist(spectrum, bins=min(50, max(10, spectrum.size // 4)), label=label)
         if timesteps is not None:
-            timesteps = _positive_int(timesteps, "timesteps")
-            gamma = _positive_float(gamma, "gamma")
+            timesteps = _checks.positive_int(timesteps, "timesteps")
+            gamma = _checks.positive_number(gamma, "gamma")
             bound = gamma ** (1.0 / timesteps)
             for edge in (-bound, bound):
                 ax.axvline(edge, color="red", linestyle="--")
@@ -569,7 +545,7 @@ def input_sensitivity(
     x = _as_sequences(x)
     batch, timesteps, features = x.shape
     if perturbation is None:
-        epsilon = _positive_float(epsilon, "epsilon")
+        epsilon = _checks.positive_number(epsilon, "epsilon")
         directions = np.random.default_rng(seed).standard_normal((batch, features))
         norms = np.linalg.norm(directions, axis=-1, keepdims=True)
         perturbation = epsilon * directions / np.maximum(norms, 1e-12)
@@ -582,7 +558,7 @@ def input_sensitivity(
                 f"Received: perturbation.shape={perturbation.shape}"
             )
         perturbation = np.broadcast_to(perturbation, (batch, features))
-    max_batch_elements = _positive_int(max_batch_elements, "max_batch_elements")
+    max_batch_elements = _checks.positive_int(max_batch_elements, "max_batch_elements")
 
     if isinstance(model, keras.layers.RNN):
         if not model.built:
@@ -720,9 +696,9 @@ def phase_portrait(recurrent_matrix, initial_states=None, steps=30, grid=6):
             "`recurrent_matrix` must have shape (2, 2). Received: "
             f"recurrent_matrix.shape={w.shape}"
         )
-    steps = _positive_int(steps, "steps")
+    steps = _checks.positive_int(steps, "steps")
     if initial_states is None:
-        grid = _positive_int(grid, "grid")
+        grid = _checks.positive_int(grid, "grid")
         axis = np.linspace(1.0 / grid, 1.0, grid)
         initial_states = np.stack(np.meshgrid(axis, axis), axis=-1).reshape(-1, 2)
     h = np.asarray(initial_states, dtype="float64")

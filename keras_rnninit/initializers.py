@@ -7,6 +7,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_rnninit import _checks
 from keras_rnninit.api_export import keras_rnninit_export
 
 _ACCEPTED_SHAPES = (
@@ -33,7 +34,7 @@ def _float_dtype(dtype, name):
     dtype = keras.backend.standardize_dtype(dtype)
     if "float" not in dtype:
         raise ValueError(
-            f"{name} only produces floating-point values. Received: dtype={dtype}"
+            f"{name} only produces floating-point values. Received: dtype={dtype!r}"
         )
     return dtype
 
@@ -46,7 +47,7 @@ def _validate_seed(seed):
         raise ValueError(
             "`seed` argument should be an instance of "
             "`keras.random.SeedGenerator()` or an integer. "
-            f"Received: seed={seed}"
+            f"Received: seed={seed!r}"
         )
 
 
@@ -83,15 +84,7 @@ class ScaledIdentity(keras.initializers.Initializer):
     """
 
     def __init__(self, gain=1.0):
-        if (
-            isinstance(gain, bool)
-            or not isinstance(gain, numbers.Real)
-            or not math.isfinite(gain)
-        ):
-            raise ValueError(
-                f"`gain` must be a finite real number. Received: gain={gain!r}"
-            )
-        self.gain = float(gain)
+        self.gain = _checks.finite_number(gain, "gain")
 
     def __call__(self, shape, dtype=None):
         dtype = _float_dtype(dtype, "ScaledIdentity")

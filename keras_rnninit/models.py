@@ -17,12 +17,13 @@ import numbers
 
 import keras
 
+from keras_rnninit import catalog
 from keras_rnninit import metrics as metrics_lib
 from keras_rnninit.initializers import NormalizedPositiveDefinite
 from keras_rnninit.initializers import RandomWalkNormal
 from keras_rnninit.initializers import ScaledIdentity
 
-OPTIMIZERS = ("adam", "sgd", "rmsprop")
+OPTIMIZERS = catalog.OPTIMIZERS
 # Hyperparameters every family takes, and the optimizers they apply to.
 OPTIMIZER_HYPERPARAMETERS = {"momentum": ("sgd",)}
 
@@ -252,7 +253,7 @@ _NP_PAPER = {"units": 100, "layers": 1, "optimizer": "sgd"}
 FAMILIES = {
     "irnn": FamilySpec(
         "irnn",
-        "ReLU SimpleRNN, recurrent ScaledIdentity(1.0), inputs N(0, 0.001^2)",
+        catalog.FAMILIES["irnn"],
         (_INPUT_STDDEV,),
         scale="input_stddev",
         reference=_IRNN_REF,
@@ -263,8 +264,7 @@ FAMILIES = {
     ),
     "irnn-scaled": FamilySpec(
         "irnn-scaled",
-        "ReLU SimpleRNN, recurrent ScaledIdentity(gain) (iRNN: gain 0.01), "
-        "inputs N(0, 0.001^2)",
+        catalog.FAMILIES["irnn-scaled"],
         (
             Hyperparameter(
                 "gain", 0.01, 1e-3, 1.0, "log", "multiplier of the identity"
@@ -280,7 +280,7 @@ FAMILIES = {
     ),
     "np-rnn": FamilySpec(
         "np-rnn",
-        "ReLU SimpleRNN, recurrent NPInit, inputs RandomWalkNormal",
+        catalog.FAMILIES["np-rnn"],
         (_INPUT_SCALE,),
         scale="input_scale",
         reference=_NP_REF,
@@ -289,7 +289,7 @@ FAMILIES = {
     ),
     "np-tanh": FamilySpec(
         "np-tanh",
-        "tanh SimpleRNN, recurrent NPInit, inputs RandomWalkNormal",
+        catalog.FAMILIES["np-tanh"],
         (_INPUT_SCALE,),
         scale="input_scale",
         reference=_NP_REF,
@@ -298,7 +298,7 @@ FAMILIES = {
     ),
     "tanh-rnn": FamilySpec(
         "tanh-rnn",
-        "tanh SimpleRNN, recurrent Orthogonal, inputs GlorotUniform",
+        catalog.FAMILIES["tanh-rnn"],
         (_RECURRENT_GAIN,),
         scale="recurrent_gain",
         reference="Elman, 1990",
@@ -307,7 +307,7 @@ FAMILIES = {
     ),
     "lstm": FamilySpec(
         "lstm",
-        "LSTM, forget-gate bias 1 (unit_forget_bias), Orthogonal / Glorot",
+        catalog.FAMILIES["lstm"],
         (),
         scale=None,
         reference="Hochreiter and Schmidhuber, 1997",
@@ -316,9 +316,7 @@ FAMILIES = {
     ),
     "indrnn": FamilySpec(
         "indrnn",
-        "stacked ReLU IndRNN, u ~ U(0, gamma^(1/T)) clamped to gamma^(1/T), "
-        "last layer u ~ U((1/gamma)^(1/T), gamma^(1/T)), inputs "
-        "kaiming_uniform(a=8)",
+        catalog.FAMILIES["indrnn"],
         (
             Hyperparameter(
                 "gamma", 2.0, 1.1, 10.0, "log",
@@ -338,7 +336,7 @@ FAMILIES = {
     ),
     "clockwork": FamilySpec(
         "clockwork",
-        "Clockwork RNN, modules with periods 1, 2, 4, ..., Orthogonal / Glorot",
+        catalog.FAMILIES["clockwork"],
         (
             Hyperparameter(
                 "num_modules", 8, 2, 16, "linear",

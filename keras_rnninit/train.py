@@ -10,7 +10,6 @@ baseline. `--resume` continues from `last.keras`. The saved models load
 with `keras.models.load_model(path)` once `keras_rnninit` is imported.
 """
 
-import argparse
 import json
 import math
 import os
@@ -25,6 +24,7 @@ _quiet.import_tensorflow()  # before the tasks load it, to drop its log lines
 
 from keras_rnninit import models  # noqa: E402
 from keras_rnninit import tasks  # noqa: E402
+from keras_rnninit.train_arguments import make_parser  # noqa: E402,F401
 
 _TASK_FLAGS = {
     "length": "length",
@@ -229,93 +229,6 @@ def format_result(result):
         f"({better} is better; solved at {result['success_threshold']:.4g}: "
         f"{verdict})"
     )
-
-
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows a default only where there is one to show."""
-
-    def _get_help_string(self, action):
-        if action.required or action.default in (None, False):
-            return action.help
-        return super()._get_help_string(action)
-
-
-def make_parser():
-    parser = argparse.ArgumentParser(
-        prog="rnninit-train",
-        description=__doc__.split("\n\n")[0],
-        epilog=(
-            "Families: "
-            + "; ".join(f"{n}: {s.description}" for n, s in models.FAMILIES.items())
-        ),
-        formatter_class=_HelpFormatter,
-    )
-    g = parser.add_argument_group("task")
-    g.add_argument("--task", required=True, choices=tasks.names(),
-                   help="the problem to train on")
-    g.add_argument("--length", type=int,
-                   help="sequence length T (adding, multiplication, copy)")
-    g.add_argument("--num-train", type=int,
-                   help="training examples per epoch (task default if unset)")
-    g.add_argument("--num-validation", type=int, help="validation examples")
-    g.add_argument("--num-test", type=int, help="test examples")
-    g.add_argument("--batch-size", type=int, help="examples per batch")
-    g.add_argument("--rows", action="store_true", default=None,
-                   help="mnist / permuted-mnist / digits: one image row per step "
-                        "instead of one pixel per step")
-    g.add_argument("--source",
-                   choices=["auto", "npz", "pkl", "keras-cache", "tfds"],
-                   help="mnist / permuted-mnist: where the data comes from "
-                        "(auto: --mnist-path, Keras's cache, or data already "
-                        "prepared by tensorflow_datasets; never downloads)")
-    g.add_argument("--mnist-path", help="mnist / permuted-mnist: an mnist.npz "
-                   "in Keras's format or the classic mnist.pkl.gz (its own "
-                   "50000/10000/10000 split)")
-    g.add_argument("--data-dir", help="mnist / permuted-mnist: "
-                   "tensorflow_datasets' data directory")
-    g = parser.add_argument_group("model")
-    g.add_argument("--family", required=True, choices=list(models.FAMILIES),
-                   help="model family (see the list below)")
-    g.add_argument("--units", type=int, default=128, help="units per layer")
-    g.add_argument("--layers", type=int, default=1,
-                   help="stacked recurrent layers")
-    g.add_argument("--hp", action="append", metavar="NAME=VALUE",
-                   help="a family hyperparameter, repeatable, e.g. --hp gain=0.05 "
-                        "(irnn-scaled), --hp input_scale=2 (np-rnn), --hp gamma=5 "
-                        "(indrnn), --hp num_modules=4 (clockwork)")
-    g = parser.add_argument_group("optimization")
-    g.add_argument("--optimizer", default="adam", choices=list(models.OPTIMIZERS),
-                   help="optimizer")
-    g.add_argument("--learning-rate", type=float, default=1e-3,
-                   help="initial learning rate")
-    g.add_argument("--momentum", type=float, help="SGD momentum (sgd only)")
-    g.add_argument("--clipnorm", type=float,
-                   help="clip each gradient to this norm")
-    g.add_argument("--clipvalue", type=float,
-                   help="clip each gradient element to [-v, v]")
-    g.add_argument("--lr-decay", type=float, metavar="FACTOR",
-                   help="multiply the learning rate by FACTOR every "
-                        "--lr-decay-steps steps (e.g. 0.1)")
-    g.add_argument("--lr-decay-steps", type=int, metavar="N",
-                   help="optimizer steps between two learning-rate decays")
-    g.add_argument("--epochs", type=int, default=10, help="most epochs to train")
-    g.add_argument("--patience", type=int, default=5,
-                   help="early-stopping patience in epochs on the validation "
-                        "objective (0: never stop early)")
-    g.add_argument("--stop-when-solved", action="store_true",
-                   help="stop once the validation score reaches the task's "
-                        "success threshold")
-    g.add_argument("--seed", type=int, default=0,
-                   help="seed of the data, the initializers and Keras")
-    g = parser.add_argument_group("output")
-    g.add_argument("--output-dir",
-                   help="checkpoints and logs directory (default: "
-                        "runs/<family>_<task>)")
-    g.add_argument("--resume", action="store_true",
-                   help="continue from <output-dir>/last.keras")
-    g.add_argument("--quiet", action="store_true",
-                   help="one line per epoch instead of a progress bar")
-    return parser
 
 
 def main(argv=None):

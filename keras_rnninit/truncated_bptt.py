@@ -6,25 +6,13 @@ from each window to the next, while gradients flow only inside a window.
 States are reset when a new sequence starts.
 """
 
-import numbers
 
 import keras
 import numpy as np
 
+from keras_rnninit import _checks
 from keras_rnninit import _keras_compat
 from keras_rnninit.api_export import keras_rnninit_export
-
-
-def _positive_int(value, name):
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Integral)
-        or value <= 0
-    ):
-        raise ValueError(
-            f"`{name}` must be a positive integer. Received: {name}={value!r}"
-        )
-    return int(value)
 
 
 def window_sequences(sequences, window_size, shift=None):
@@ -60,13 +48,13 @@ def window_sequences(sequences, window_size, shift=None):
             "`sequences` must have shape (num_sequences, timesteps, ...). "
             f"Received: sequences.shape={sequences.shape}"
         )
-    window_size = _positive_int(window_size, "window_size")
-    shift = window_size if shift is None else _positive_int(shift, "shift")
+    window_size = _checks.positive_int(window_size, "window_size")
+    shift = window_size if shift is None else _checks.positive_int(shift, "shift")
     timesteps = sequences.shape[1]
     if window_size > timesteps:
         raise ValueError(
             "`window_size` must not exceed the sequence length "
-            f"({timesteps}). Received: window_size={window_size}"
+            f"({timesteps}). Received: window_size={window_size!r}"
         )
     starts = np.arange(0, timesteps - window_size + 1, shift)
     index = starts[:, None] + np.arange(window_size)[None, :]
@@ -105,8 +93,8 @@ def stateful_windows(x, y=None, window_size=None, batch_size=None, shift=None):
             "`x` must have shape (num_sequences, timesteps, features). "
             f"Received: x.shape={x.shape}"
         )
-    window_size = _positive_int(window_size, "window_size")
-    batch_size = _positive_int(batch_size, "batch_size")
+    window_size = _checks.positive_int(window_size, "window_size")
+    batch_size = _checks.positive_int(batch_size, "batch_size")
     if shift is not None and shift != window_size:
         raise ValueError(
             "A stateful RNN carries its state from the end of one window to "
@@ -118,7 +106,7 @@ def stateful_windows(x, y=None, window_size=None, batch_size=None, shift=None):
     if num_sequences % batch_size:
         raise ValueError(
             f"`batch_size` must divide the number of sequences "
-            f"({num_sequences}). Received: batch_size={batch_size}"
+            f"({num_sequences}). Received: batch_size={batch_size!r}"
         )
     if y is not None:
         y = np.asarray(y)
@@ -163,8 +151,8 @@ def merge_windows(windows, batch_size, windows_per_sequence):
         Array `(num_sequences, windows_per_sequence * window_size, ...)`.
     """
     windows = np.asarray(windows)
-    batch_size = _positive_int(batch_size, "batch_size")
-    windows_per_sequence = _positive_int(windows_per_sequence, "windows_per_sequence")
+    batch_size = _checks.positive_int(batch_size, "batch_size")
+    windows_per_sequence = _checks.positive_int(windows_per_sequence, "windows_per_sequence")
     per_group = batch_size * windows_per_sequence
     if windows.ndim < 2 or windows.shape[0] % per_group:
         raise ValueError(
@@ -252,7 +240,7 @@ class ResetStatesAtSequenceStart(keras.callbacks.Callback):
 
     def __init__(self, windows_per_sequence):
         super().__init__()
-        self.windows_per_sequence = _positive_int(
+        self.windows_per_sequence = _checks.positive_int(
             windows_per_sequence, "windows_per_sequence"
         )
 

@@ -27,7 +27,7 @@ import keras
 from keras import activations
 from keras import ops
 
-from keras_rnninit.layers import _checks
+from keras_rnninit import _checks
 
 # Activations whose derivative the backward pass writes from the output.
 FUSED_ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")

@@ -14,7 +14,7 @@ from keras_rnninit import _keras_compat
 from keras_rnninit._keras_compat import DropoutRNNCell
 
 from keras_rnninit.api_export import keras_rnninit_export
-from keras_rnninit.layers import _checks
+from keras_rnninit import _checks
 from keras_rnninit.layers._fused import FusedRNN
 from keras_rnninit.layers._fused import backend_module
 

@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_rnninit.layers import _checks
+from keras_rnninit import _checks
 from keras_rnninit.layers.indrnn import IndRNN
 
 

@@ -12,7 +12,7 @@ from keras_rnninit._keras_compat import DropoutRNNCell
 from keras_rnninit.api_export import keras_rnninit_export
 from keras_rnninit.constraints import RecurrentBound
 from keras_rnninit.constraints import recurrent_bound
-from keras_rnninit.layers import _checks
+from keras_rnninit import _checks
 from keras_rnninit.layers._fused import FEW_FEATURES
 from keras_rnninit.layers._fused import FusedRNN
 from keras_rnninit.layers._fused import backend_module

@@ -420,7 +420,7 @@ def _mnist_task(
     if num_test > len(x_test):
         raise ValueError(
             f"`num_test` must be at most {len(x_test)}, the size of MNIST's "
-            f"test split. Received: num_test={num_test}"
+            f"test split. Received: num_test={num_test!r}"
         )
     if validation is None:
         # The last `num_validation` training images, before shuffling.

@@ -70,7 +70,7 @@ def _check_signal(signal, length, normalize):
     if length > len(values):
         raise ValueError(
             f"`length` must be at most the number of samples of `signal` "
-            f"({len(values)}). Received: length={length}"
+            f"({len(values)}). Received: length={length!r}"
         )
     values = values[:length]
     if np.ptp(values) == 0:

@@ -10,6 +10,7 @@ import time
 
 from keras_rnninit import _interrupts
 from keras_rnninit import _quiet
+from keras_rnninit import catalog
 
 DEFAULT_FAMILIES = "irnn,irnn-scaled,np-rnn"
 DEFAULT_INITIALIZERS = "glorot_uniform,orthogonal,identity,keras_rnninit>NPInit"
@@ -52,17 +53,6 @@ def _floats(text):
     return [0.0 if item.lower() == "none" else float(item) for item in _csv(text)]
 
 
-def _registry_help():
-    from keras_rnninit import models
-    from keras_rnninit import tasks
-
-    return (
-        ", ".join(tasks.names()),
-        ", ".join(models.family_names()),
-    )
-
-
-
 def _number(kind, low=None, high=None, above=None):
     """An argparse type: a finite `kind` in range; argparse names the flag."""
     what = "an integer" if kind is int else "a number"
@@ -89,10 +79,8 @@ COUNT = _number(int, low=1)
 FINITE = _number(float)
 
 def search_parser():
-    from keras_rnninit.tuning.protocols import PROTOCOLS
-    from keras_rnninit.tuning.strategy import STRATEGIES
-
-    task_names, family_names = _registry_help()
+    task_names = ", ".join(catalog.TASKS)
+    family_names = ", ".join(catalog.FAMILIES)
     p = argparse.ArgumentParser(
         prog="rnninit-tune",
         description=(
@@ -149,7 +137,7 @@ def search_parser():
                    help="the objective of a trivial model, for --model "
                         "(default: each trial's objective at initialization)")
     g = p.add_argument_group("protocol")
-    g.add_argument("--protocol", choices=PROTOCOLS, default="sweep",
+    g.add_argument("--protocol", choices=catalog.PROTOCOLS, default="sweep",
                    help="sweep: a learning-rate grid x seeds, everything else at "
                         "its default; random: random configurations x seeds, "
                         "with hyperparameter importance (default: %(default)s)")
@@ -218,7 +206,7 @@ def search_parser():
                         "trial, 2: also Keras's progress inside each trial "
                         "(default: %(default)s)")
     g = p.add_argument_group("distribution")
-    g.add_argument("--strategy", choices=STRATEGIES, default="auto",
+    g.add_argument("--strategy", choices=catalog.STRATEGIES, default="auto",
                    help="how each trial trains: auto (mirrored on 2+ GPUs, TPU "
                         "when reachable, else default), default (one device), "
                         "mirrored, multiworker (needs TF_CONFIG), tpu. "

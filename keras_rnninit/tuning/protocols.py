@@ -21,7 +21,9 @@ import math
 
 import numpy as np
 
-PROTOCOLS = ("sweep", "random")
+from keras_rnninit import catalog
+
+PROTOCOLS = catalog.PROTOCOLS
 
 
 def derive_seed(*parts):

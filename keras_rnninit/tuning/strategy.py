@@ -4,7 +4,9 @@ import os
 
 import keras
 
-STRATEGIES = ("auto", "default", "mirrored", "multiworker", "tpu")
+from keras_rnninit import catalog
+
+STRATEGIES = catalog.STRATEGIES
 
 
 class StrategyError(ValueError):

@@ -234,6 +234,22 @@ class PlanOracle(keras_tuner.Oracle):
                     json.load(f)
             except ValueError:
                 os.replace(path, path + ".torn")
+        oracle_file = self._get_oracle_fname()
+        try:
+            with open(oracle_file) as f:
+                json.load(f)
+        except ValueError:
+            # Torn the same way: the plan and the trials' own files hold
+            # everything a resume needs, so the state is written afresh.
+            os.replace(oracle_file, oracle_file + ".torn")
+            for path in glob.glob(os.path.join(self._project_dir, "trial_*",
+                                               "trial.json")):
+                trial = keras_tuner.engine.trial.Trial.load(path)
+                self.trials[trial.trial_id] = trial
+            self.start_order = sorted(self.trials)
+            self.end_order = sorted(t for t, trial in self.trials.items()
+                                    if trial.status != "RUNNING")
+            self.save()
         super().reload()
 
     def set_state(self, state):

@@ -368,3 +368,35 @@ def test_a_trial_file_torn_by_a_kill_is_planned_again(tmp_path):
     again = second.create_trial("tuner0")
     assert again.hyperparameters.values == torn.hyperparameters.values
     assert os.path.exists(path + ".torn")
+
+
+def test_an_oracle_file_torn_by_a_kill_is_rebuilt_from_the_trials(tmp_path):
+    import keras_tuner
+
+    from keras_rnninit.tuning.study import PlanOracle
+
+    entries = [{"candidate": "a", "config": 0, "seed": s, "learning_rate": 1e-3}
+               for s in range(3)]
+
+    def oracle():
+        o = PlanOracle(entries, keras_tuner.Objective("val_mse", "min"))
+        o._set_project_dir(str(tmp_path), "trials")
+        return o
+
+    first = oracle()
+    finished = first.create_trial("tuner0")
+    first.update_trial(finished.trial_id, {"val_mse": 0.1})
+    finished.status = "COMPLETED"
+    first.end_trial(finished)
+    first.save()
+    path = os.path.join(str(tmp_path), "trials", "oracle.json")
+    with open(path) as f:
+        text = f.read()
+    with open(path, "w") as f:
+        f.write(text[: len(text) // 2])  # killed while the oracle saved
+    second = oracle()
+    second.reload()
+    assert os.path.exists(path + ".torn")
+    assert second.get_best_trials(1)[0].trial_id == finished.trial_id
+    served = [second.create_trial(f"tuner{i}").hyperparameters.values for i in range(2)]
+    assert [v["seed"] for v in served] == [1, 2]

@@ -1,5 +1,8 @@
-"""Argument checks shared by the layers: one `ValueError` naming the argument."""
+"""Argument checks of every public constructor and function: one
+`ValueError` in one wording, "Argument `name` must be ... Received:
+name=value", the value shown with `repr`."""
 
+import math
 import numbers
 
 from keras import activations
@@ -65,13 +68,28 @@ def use_fused(value):
 
 
 def positive_number(value, name):
+    """A finite number above 0."""
     if (
         isinstance(value, bool)
         or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
         or not value > 0
     ):
         raise ValueError(
             f"Argument `{name}` must be a positive number. "
+            f"Received: {name}={value!r}"
+        )
+    return float(value)
+
+
+def finite_number(value, name):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+    ):
+        raise ValueError(
+            f"Argument `{name}` must be a finite number. "
             f"Received: {name}={value!r}"
         )
     return float(value)

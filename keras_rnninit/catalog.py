@@ -1,0 +1,33 @@
+"""The built-in names the command lines list in `--help`, importable
+without Keras, so that `--help` answers at once.
+
+The registries (`keras_rnninit.models.FAMILIES`, `keras_rnninit.tasks`) are
+what a run checks its arguments against; the tests check that they list
+these names.
+"""
+
+# Model family: one line on its activation and initializers.
+FAMILIES = {
+    "irnn": "ReLU SimpleRNN, recurrent ScaledIdentity(1.0), inputs N(0, 0.001^2)",
+    "irnn-scaled": (
+        "ReLU SimpleRNN, recurrent ScaledIdentity(gain) (iRNN: gain 0.01), "
+        "inputs N(0, 0.001^2)"
+    ),
+    "np-rnn": "ReLU SimpleRNN, recurrent NPInit, inputs RandomWalkNormal",
+    "np-tanh": "tanh SimpleRNN, recurrent NPInit, inputs RandomWalkNormal",
+    "tanh-rnn": "tanh SimpleRNN, recurrent Orthogonal, inputs GlorotUniform",
+    "lstm": "LSTM, forget-gate bias 1 (unit_forget_bias), Orthogonal / Glorot",
+    "indrnn": (
+        "stacked ReLU IndRNN, u ~ U(0, gamma^(1/T)) clamped to gamma^(1/T),"
+        " last layer u ~ U((1/gamma)^(1/T), gamma^(1/T)), inputs "
+        "kaiming_uniform(a=8)"
+    ),
+    "clockwork": "Clockwork RNN, modules with periods 1, 2, 4, ..., Orthogonal / Glorot",
+}
+TASKS = ("adding", "multiplication", "copy", "mnist", "permuted-mnist", "digits",
+         "waveform")
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+# Study protocols (`keras_rnninit.tuning.protocols`).
+PROTOCOLS = ("sweep", "random")
+# Distribution strategies (`keras_rnninit.tuning.strategy`).
+STRATEGIES = ("auto", "default", "mirrored", "multiworker", "tpu")

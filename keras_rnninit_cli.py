@@ -1,0 +1,51 @@
+"""The entry points of `rnninit-tune` and `rnninit-train`.
+
+They live outside the `keras_rnninit` package on purpose: importing the
+package registers its layers with Keras, which imports a backend (seconds).
+`--help` is answered from the argument parsers alone, which need only the
+built-in names of `keras_rnninit.catalog`; everything else runs the
+package's own `main`.
+"""
+
+import importlib
+import importlib.util
+import sys
+import types
+
+HELP_FLAGS = ("-h", "--help")
+
+
+def tune():
+    return _main("keras_rnninit.tuning.cli", _tune_parser)
+
+
+def train():
+    return _main("keras_rnninit.train", _train_parser)
+
+
+def _train_parser(argv):
+    return _light("keras_rnninit.train_arguments").make_parser()
+
+
+def _tune_parser(argv):
+    cli = _light("keras_rnninit.tuning.cli")
+    return cli.report_parser() if argv[:1] == ["report"] else cli.search_parser()
+
+
+def _main(module, parser):
+    argv = sys.argv[1:]
+    if any(flag in argv for flag in HELP_FLAGS):
+        # argparse prints the help and exits 0.
+        parser(argv).parse_args(argv[1:] if argv[:1] == ["report"] else argv)
+    return importlib.import_module(module).main()
+
+
+def _light(module):
+    """Imports `module` without running `keras_rnninit/__init__.py`."""
+    if "keras_rnninit" not in sys.modules:
+        spec = importlib.util.find_spec("keras_rnninit")
+        package = types.ModuleType("keras_rnninit")
+        package.__path__ = list(spec.submodule_search_locations)
+        package.__spec__ = spec
+        sys.modules["keras_rnninit"] = package
+    return importlib.import_module(module)
