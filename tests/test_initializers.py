@@ -388,5 +388,5 @@ def test_bad_random_walk_arguments(kwargs):
 
 @pytest.mark.parametrize("init", [ScaledIdentity(), NPInit(seed=1), RandomWalkNormal()])
 def test_integer_dtype_is_rejected(init):
-    with pytest.raises(ValueError, match="dtype=int32"):
+    with pytest.raises(ValueError, match="dtype='int32'"):
         init((3, 3), dtype="int32")
