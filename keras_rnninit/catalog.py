@@ -6,6 +6,8 @@ what a run checks its arguments against; the tests check that they list
 these names.
 """
 
+import sys
+
 # Model family: one line on its activation and initializers.
 FAMILIES = {
     "irnn": "ReLU SimpleRNN, recurrent ScaledIdentity(1.0), inputs N(0, 0.001^2)",
@@ -31,3 +33,18 @@ OPTIMIZERS = ("adam", "sgd", "rmsprop")
 PROTOCOLS = ("sweep", "random")
 # Distribution strategies (`keras_rnninit.tuning.strategy`).
 STRATEGIES = ("auto", "default", "mirrored", "multiworker", "tpu")
+
+
+def families():
+    """Family name -> description: the registry's once it is loaded (it may
+    hold families a program registered), else the built-ins above."""
+    models = sys.modules.get("keras_rnninit.models")
+    if models is None:
+        return dict(FAMILIES)
+    return {name: spec.description for name, spec in models.FAMILIES.items()}
+
+
+def tasks():
+    """Task names: the registry's once it is loaded, else the built-ins."""
+    registry = sys.modules.get("keras_rnninit.tasks")
+    return list(registry.names()) if registry is not None else list(TASKS)

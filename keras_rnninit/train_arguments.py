@@ -23,12 +23,12 @@ def make_parser():
         description=DESCRIPTION,
         epilog=(
             "Families: "
-            + "; ".join(f"{n}: {d}" for n, d in catalog.FAMILIES.items())
+            + "; ".join(f"{n}: {d}" for n, d in catalog.families().items())
         ),
         formatter_class=_HelpFormatter,
     )
     g = parser.add_argument_group("task")
-    g.add_argument("--task", required=True, choices=catalog.TASKS,
+    g.add_argument("--task", required=True, choices=catalog.tasks(),
                    help="the problem to train on")
     g.add_argument("--length", type=int,
                    help="sequence length T (adding, multiplication, copy)")
@@ -51,7 +51,7 @@ def make_parser():
     g.add_argument("--data-dir", help="mnist / permuted-mnist: "
                    "tensorflow_datasets' data directory")
     g = parser.add_argument_group("model")
-    g.add_argument("--family", required=True, choices=list(catalog.FAMILIES),
+    g.add_argument("--family", required=True, choices=list(catalog.families()),
                    help="model family (see the list below)")
     g.add_argument("--units", type=int, default=128, help="units per layer")
     g.add_argument("--layers", type=int, default=1,

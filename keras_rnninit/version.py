@@ -1,4 +1,4 @@
 __version__ = "0.1.0"
 # The Keras releases this package is tested on; setup.py declares this range
 # and `keras_rnninit._keras_compat` refuses to run outside it.
-KERAS_REQUIREMENT = ">=3.8,<4"
+KERAS_REQUIREMENT = ">=3.12,<4"

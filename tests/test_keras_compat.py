@@ -14,12 +14,12 @@ INTERNALS = re.compile(
     r"|\._non_trainable_variables|\._track_variable|\._untrack_variable")
 
 
-@pytest.mark.parametrize("version", ["3.8.0", "3.15.1", "3.99.2.dev20270101"])
+@pytest.mark.parametrize("version", ["3.12.0", "3.15.1", "3.99.2.dev20270101"])
 def test_versions_in_the_tested_range_are_accepted(version):
     _keras_compat.check_keras_version(version)
 
 
-@pytest.mark.parametrize("version", ["2.15.0", "3.7.0", "4.0.0", "4.1.0rc1"])
+@pytest.mark.parametrize("version", ["2.15.0", "3.10.0", "3.11.3", "4.0.0", "4.1.0rc1"])
 def test_versions_outside_the_tested_range_fail_with_one_line(version):
     with pytest.raises(ImportError) as info:
         _keras_compat.check_keras_version(version)

@@ -97,7 +97,7 @@ class _MaskedInitializer:
         return self.initializer(shape, dtype=dtype) * ops.cast(self.mask, dtype)
 
 
-class _MaskedConstraint:
+class _MaskedConstraint(keras.constraints.Constraint):
     """Applies the user's constraint, then keeps forbidden blocks at zero."""
 
     def __init__(self, constraint, mask):

@@ -79,8 +79,8 @@ COUNT = _number(int, low=1)
 FINITE = _number(float)
 
 def search_parser():
-    task_names = ", ".join(catalog.TASKS)
-    family_names = ", ".join(catalog.FAMILIES)
+    task_names = ", ".join(catalog.tasks())
+    family_names = ", ".join(catalog.families())
     p = argparse.ArgumentParser(
         prog="rnninit-tune",
         description=(
