@@ -60,3 +60,20 @@ def worst_of(value, baseline, direction):
     if not is_finite(value):
         return float(baseline)
     return min(value, baseline) if direction == "min" else max(value, baseline)
+
+
+# Metric names (after any "val_") whose range is known: losses and errors
+# never go below 0, accuracies never above 1.
+_NEVER_BELOW_ZERO = ("loss", "mse", "mae", "nmse", "crossentropy", "error")
+_NEVER_ABOVE_ONE = ("accuracy",)
+
+
+def best_possible(objective):
+    """The best value `objective` can take when its name says (0 for a loss
+    or error, 1 for an accuracy), else None."""
+    name = objective.removeprefix("val_").lower()
+    if name.endswith(_NEVER_BELOW_ZERO):
+        return 0.0
+    if name.endswith(_NEVER_ABOVE_ONE):
+        return 1.0
+    return None

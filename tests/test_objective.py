@@ -54,3 +54,12 @@ def test_worst_of_caps_on_the_worse_side():
     assert objective.worst_of(0.1, 0.2, "min") == 0.1
     assert objective.worst_of(0.05, 0.1, "max") == 0.1
     assert objective.worst_of(math.nan, 0.1, "max") == 0.1
+
+
+@pytest.mark.parametrize("name, best", [
+    ("val_mse", 0.0), ("val_loss", 0.0), ("val_nmse", 0.0),
+    ("val_sparse_categorical_crossentropy", 0.0), ("val_accuracy", 1.0),
+    ("val_sparse_categorical_accuracy", 1.0), ("val_r2_score", None),
+])
+def test_best_possible_value_from_the_metric_name(name, best):
+    assert objective.best_possible(name) == best

@@ -71,9 +71,19 @@ def task_factory(task, task_kwargs=None, batch_size=32):
     return make
 
 
-def check_threshold(threshold, baseline, direction, force=False):
-    """Refuses a threshold a trivial model already reaches (unless `force`)."""
-    if baseline is None or force:
+def check_threshold(threshold, baseline, direction, objective, force=False):
+    """Refuses a threshold no model can reach, or one a trivial model
+    already reaches (unless `force`)."""
+    if force:
+        return
+    best = objective_lib.best_possible(objective)
+    if best is not None and objective_lib.better(threshold, best, direction):
+        raise StudyError(
+            f"The threshold {threshold:g} can never be reached: {objective} is "
+            f"never {'below' if direction == 'min' else 'above'} {best:g}. "
+            "Choose a reachable threshold (or force it)."
+        )
+    if baseline is None:
         return
     if objective_lib.reached(baseline, threshold, direction):
         raise StudyError(
@@ -111,7 +121,8 @@ def study_families(directory, task="adding", task_kwargs=None, families=(),
     make_task = task_factory(task, task_kwargs, batch_size)
     reference = make_task(settings.get("seed", 0))
     threshold = reference.success_threshold if threshold is None else threshold
-    check_threshold(threshold, reference.baseline, reference.direction, force)
+    check_threshold(threshold, reference.baseline, reference.direction,
+                    reference.objective, force)
     # A model reads only the task's shapes, loss and metric: one task per
     # seed serves every build (the data come fresh from `data` below).
     task_for = functools.cache(make_task)
@@ -206,7 +217,7 @@ def study_initializers(directory, model_fn, data, initializers,
             "A study of your own model needs a success threshold (--threshold), "
             "e.g. the validation loss that counts as solved."
         )
-    check_threshold(threshold, baseline, direction, force)
+    check_threshold(threshold, baseline, direction, objective, force)
     data_fn = data if callable(data) else (lambda: data)
     provide = user_code.data_provider(data_fn, batch_size)
     checked = user_code.checked_model_fn(model_fn)

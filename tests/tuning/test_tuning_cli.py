@@ -91,6 +91,7 @@ def test_a_registered_task_and_family_appear_in_the_cli(capsys):
         (["--strategy", "tpu"], "tpu"),
         (["--eval-every", "50"], "must not exceed steps"),
         (["--threshold", "0.5"], "wrong side of the trivial baseline"),
+        (["--threshold", "-1"], "-1 can never be reached: val_mse is never below 0"),
         (["--data", "x:y"], "--data goes with --model"),
         (["--model", "x:y"], "--model needs --data"),
     ],
