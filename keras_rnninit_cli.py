@@ -4,11 +4,13 @@ They live outside the `keras_rnninit` package on purpose: importing the
 package registers its layers with Keras, which imports a backend (seconds).
 `--help` is answered from the argument parsers alone, which need only the
 built-in names of `keras_rnninit.catalog`; everything else runs the
-package's own `main`.
+package's own `main`, after TensorFlow has been imported with its start-up
+log lines dropped (on the TensorFlow backend Keras would import it first).
 """
 
 import importlib
 import importlib.util
+import os
 import sys
 import types
 
@@ -37,7 +39,23 @@ def _main(module, parser):
     if any(flag in argv for flag in HELP_FLAGS):
         # argparse prints the help and exits 0.
         parser(argv).parse_args(argv[1:] if argv[:1] == ["report"] else argv)
+    # Keras imports TensorFlow (on its TensorFlow backend) before the
+    # package's own code runs: TensorFlow's start-up lines are dropped first.
+    _quiet_module().import_tensorflow()
     return importlib.import_module(module).main()
+
+
+def _quiet_module():
+    """`keras_rnninit._quiet`, loaded before its package."""
+    if "keras_rnninit._quiet" in sys.modules:
+        return sys.modules["keras_rnninit._quiet"]
+    package = importlib.util.find_spec("keras_rnninit").submodule_search_locations[0]
+    spec = importlib.util.spec_from_file_location(
+        "keras_rnninit._quiet", os.path.join(package, "_quiet.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.modules["keras_rnninit._quiet"] = module
+    return module
 
 
 def _light(module):

@@ -5,7 +5,9 @@ TensorFlow prints C++ log lines while it loads (oneDNN notices, CUDA probes,
 `TF_CPP_MIN_LOG_LEVEL` can take effect. The command lines import it here,
 with standard error captured at the file-descriptor level, and pass on every
 line but those informational and warning ones and the failed GPU probe.
-`TF_CPP_MIN_LOG_LEVEL=0` keeps them all. (Other values cannot tell the
+Unless the user set `TF_CPP_MIN_LOG_LEVEL`, the command lines also set it
+to 3, so that the C++ log stays quiet while models compile and train;
+`TF_CPP_MIN_LOG_LEVEL=0` keeps every line. (Other values cannot tell the
 user's choice from JAX's: importing JAX sets it to 1.)
 """
 
@@ -28,7 +30,10 @@ def import_tensorflow():
     if os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
         _import()
         return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # 3, not 2: on its TensorFlow backend, every Keras RNN's graph makes
+    # grappler log harmless "empty op name" lines at error level while the
+    # model compiles. Real failures still raise Python exceptions.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.stderr.flush()
     with tempfile.TemporaryFile(mode="w+b") as captured:
         saved = os.dup(2)
