@@ -15,6 +15,7 @@ import sys
 import types
 
 HELP_FLAGS = ("-h", "--help")
+INTERRUPTED = (130, 143)  # SIGINT, SIGTERM: see keras_rnninit/_interrupts.py
 
 
 def tune():
@@ -42,7 +43,15 @@ def _main(module, parser):
     # Keras imports TensorFlow (on its TensorFlow backend) before the
     # package's own code runs: TensorFlow's start-up lines are dropped first.
     _quiet_module().import_tensorflow()
-    return importlib.import_module(module).main()
+    code = importlib.import_module(module).main()
+    if code in INTERRUPTED:
+        # Stopped by a signal, with everything finished saved: leave now.
+        # A normal exit joins the backend's worker threads, which can still
+        # be busy with the interrupted step for minutes on a long sequence.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def _quiet_module():
