@@ -376,7 +376,8 @@ def build(plan, root, units, mnist_path):
         "paper": "np-RNN better than IRNN and iRNN (numbers not in PAPERS.md)",
         "ours": ", ".join(f"{studies.LABELS[f]} {pooled[f]['successes']}/"
                           f"{pooled[f]['trials']}" for f in plans.NP_FAMILIES)
-        + " runs at the threshold",
+        + " runs at the threshold" if any(
+            p["trials"] for p in pooled.values()) else "not run",
         "budget": f"lr {plan.np_learning_rate:g}, "
                   f"{plans.count(plan.seeds, 'seed')}, {plan.np_steps} steps",
         "verdict": verdict, "reason": reason})
