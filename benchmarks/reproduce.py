@@ -1,379 +1,392 @@
-"""The seeds' headline comparisons at CPU scale, beside the papers' numbers.
+"""Reruns the papers' claims that fit a CPU, resumably, and judges each one.
 
-    KERAS_BACKEND=tensorflow python benchmarks/reproduce.py            # CPU scale
-    KERAS_BACKEND=tensorflow python benchmarks/reproduce.py --quick    # smoke run
+    KERAS_BACKEND=jax python benchmarks/reproduce.py --jobs 2       # everything
+    python benchmarks/reproduce.py --only adding_T1000,np_fixed      # some
+    python benchmarks/reproduce.py --summary                         # report only
+    python benchmarks/reproduce.py --quick                           # smoke run
     python benchmarks/reproduce.py --paper-scale --mnist-path mnist.npz  # GPU/TPU
 
-1. Adding problem at T = 100, 200, 500, 1000 (IndRNN paper, Fig. 2): tanh-rnn
-   and LSTM (1 x 128, Adam 2e-3), IRNN and np-RNN (1 x 128, Adam 2e-4, clip
-   norm 1 as in the IRNN paper), IndRNN (2 x 128, Adam 2e-4, |u| <= 2^(1/T)).
-   Which models get below validation MSE 0.01 (the baseline of predicting 1
-   is 0.167), and after how many steps. The papers' claim to check: IndRNN
-   converges where IRNN and LSTM fail (T = 1000).
-2. The offline digits task (scikit-learn's 8x8 digits, 64 steps: a small
-   stand-in for sequential MNIST) with IRNN, np-RNN, LSTM and IndRNN.
+Experiments (names for `--only`):
 
-The CPU-scale budget is a fixed number of optimizer steps per run (far fewer
-than the papers' tens of thousands), so a model that does not get below 0.01
-here may still converge with more steps: the table says how far each got.
-`--paper-scale` runs the papers' settings (adding up to T = 5000 for 60K
-steps with lr / 10 every 20K, sequential and permuted MNIST) and is meant for
-a machine with a GPU or TPU.
+- `adding_T100`, `adding_T500`, `adding_T1000`: the IndRNN paper's adding
+  problem (Li et al. 2018, arXiv 1803.04831, Fig. 2). IndRNN (2 x 128),
+  IRNN, np-RNN, LSTM and tanh RNN over 3 learning rates x 3 seeds, Adam
+  with clip norm 1, through the study tool (`tuning.study_families`). The
+  claim: IndRNN converges at T = 1000 where IRNN and LSTM fail.
+- `np_fixed`: the np-RNN paper's comparison at one fixed setting (Talathi
+  and Vartak 2015, arXiv 1511.03771): IRNN, iRNN, np-RNN, np-tanhRNN and
+  LSTM on the adding and multiplication problems at T = 100, 200, 400.
+- `clockwork_generation`: the Clockwork RNN's sequence generation (Koutnik
+  et al. 2014, arXiv 1402.3511), from `clockwork_generation.py`'s results
+  (run only when they are missing).
+- `mnist`: sequential MNIST (6-layer IndRNN, IRNN, np-RNN, LSTM) and
+  permuted MNIST (IndRNN), an equal wall-clock budget each; needs
+  `--mnist-path` (there is no download).
 
-Writes benchmarks/results/reproduction.{json,md} and
-reproduction_<experiment>.png (reproduction_quick* with --quick,
-reproduction_paper* with --paper-scale).
+Every experiment is resumable: each study keeps every (configuration, seed)
+trial with its validation curve, a finished experiment is skipped, and an
+interrupted run continues where it stopped. The CPU plan takes under two
+hours on a 2-core CPU with `--jobs 2` (JAX, the fastest backend here, is
+the default); the budgets, with their reasons, are in
+`_reproduction_plan.py`. Writes `benchmarks/results/reproduction.{json,md}`
+and `reproduction_*.png` (or under `BENCHMARK_RESULTS_DIR`); the studies go
+to `results/reproduction/`. `--quick` writes `reproduction_quick*` and
+`--paper-scale` (the papers' settings: T up to 5000, 60K steps with the
+learning rate divided by 10 every 20K, hours of MNIST; for a GPU or TPU)
+`reproduction_paper*`.
 """
 
 import argparse
+import dataclasses
+import json
 import os
 import sys
 import time
 
-import keras
+if "--paper-scale" not in sys.argv:
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+os.environ.setdefault("KERAS_BACKEND", "jax")
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from keras_rnninit import _interrupts  # noqa: E402
+from keras_rnninit import _quiet  # noqa: E402
+
+_quiet.import_tensorflow()
+
+import _reproduction_clockwork as clockwork  # noqa: E402
+import _reproduction_mnist as mnist  # noqa: E402
+import _reproduction_plan as plans  # noqa: E402
+import _reproduction_report as report  # noqa: E402
+import _reproduction_studies as studies  # noqa: E402
 import _results  # noqa: E402
 
-from keras_rnninit import tasks  # noqa: E402
-from keras_rnninit.train import train  # noqa: E402
 
-# What PAPERS.md records for the adding problem (the IndRNN paper shows
-# these only as figures, for T = 100, 500, 1000, 5000).
-PAPER_ADDING = {
-    ("irnn", 1000): "fails (IndRNN paper)",
-    ("lstm", 1000): "fails (IndRNN paper)",
-    ("indrnn", 1000): "converges (IndRNN paper)",
-    ("indrnn", 5000): "converges (IndRNN paper)",
-}
-PAPER_ADDING_NOTE = (
-    "IndRNN paper (Li et al., 2018), Fig. 2, figures only: IRNN and LSTM fail "
-    "by T = 1000, IndRNN converges up to T = 5000 (2 x 128, Adam 2e-4, lr / 10 "
-    "every 20K steps). No per-T numbers are given for the other cells."
-)
-# Error rates on sequential / permuted MNIST (PAPERS.md); digits is a
-# scaled-down stand-in, so these are for orientation only.
-PAPER_MNIST = {
-    "irnn": "MNIST 95.0% / pMNIST 82% (IRNN, as cited by IndRNN)",
-    "indrnn": "MNIST 99.0% / pMNIST 96.0% (6-layer IndRNN + BN)",
-    "np-rnn": "sequential MNIST reported; number not in PAPERS.md",
-    "lstm": "-",
-}
+@dataclasses.dataclass
+class Unit:
+    """One resumable piece of an experiment, run in a process of its own.
 
-# family -> build_model settings at CPU scale (adding problem).
-ADDING_MODELS = {
-    "tanh-rnn": dict(units=128, layers=1, learning_rate=2e-3),
-    "lstm": dict(units=128, layers=1, learning_rate=2e-3),
-    "irnn": dict(units=128, layers=1, learning_rate=2e-4, clipnorm=1.0),
-    "np-rnn": dict(units=128, layers=1, learning_rate=2e-4, clipnorm=1.0),
-    "indrnn": dict(units=128, layers=2, learning_rate=2e-4, gamma=2.0),
-}
-DIGITS_MODELS = {
-    "irnn": dict(units=128, layers=1, learning_rate=1e-3, clipnorm=1.0),
-    "np-rnn": dict(units=128, layers=1, learning_rate=1e-3, clipnorm=1.0),
-    "lstm": dict(units=128, layers=1, learning_rate=1e-3),
-    "indrnn": dict(units=128, layers=2, learning_rate=1e-3, gamma=5.0),
-}
-# Optimizer steps per adding run at CPU scale, by T.
-CPU_STEPS = {100: 1200, 200: 800, 500: 400, 1000: 250}
+    Args:
+        name: e.g. `adding_T100`, `np_fixed/adding_T200`, `mnist/indrnn`.
+        experiment: the `--only` name it belongs to.
+        estimate: seconds if every trial ran its whole budget.
+        run: `log -> None`, runs or resumes it.
+        done: `() -> float`, the fraction finished (1.0: complete).
+        trial_seconds: `() -> float or None`, time its stored runs took.
+    """
 
-QUICK = dict(lengths=(10, 20), steps=20, eval_every=10, units=8, digits_epochs=1,
-             digits_train=64)
+    name: str
+    experiment: str
+    estimate: float
+    run: object
+    done: object
+    trial_seconds: object = lambda: None
 
 
-def count_params(model):
-    return int(sum(int(keras.ops.size(w)) for w in model.trainable_weights))
+def _study_unit(plan, name, experiment, directory, task, length, families,
+                steps, grid):
+    planned = studies.planned(families, grid, plan)
+
+    def done():
+        if studies.is_complete(directory, families, steps, grid, plan):
+            return 1.0
+        _, records = studies.read(directory)
+        return min(0.99, sum(r["status"] == "COMPLETED" for r in records) / planned)
+
+    return Unit(
+        name, experiment,
+        plans.study_seconds(families, length, steps, grid[2] * plan.seeds),
+        lambda log: studies.run(directory, task, length, families, steps, grid,
+                                plan, log),
+        done, lambda: report.trial_seconds(directory))
 
 
-def run(family, task, epochs, patience, stop_when_solved, seed, settings):
-    keras.backend.clear_session()
-    keras.utils.set_random_seed(seed)
-    start = time.perf_counter()
-    model, result = train(
-        family, task, epochs=epochs, patience=patience, verbose=0,
-        stop_when_solved=stop_when_solved, seed=seed, **settings,
-    )
-    result["seconds"] = time.perf_counter() - start
-    result["params"] = count_params(model)
-    result["settings"] = settings
-    return result
+def make_units(plan, root, mnist_path):
+    units = []
+    for name, spec in plan.adding.items():
+        units.append(_study_unit(plan, name, name, os.path.join(root, name),
+                                 "adding", spec["length"], plans.ADDING_FAMILIES,
+                                 spec["steps"], plan.grid))
+    grid = (plan.np_learning_rate, plan.np_learning_rate, 1)
+    for task in plans.NP_TASKS:
+        for length in plan.np_lengths:
+            key = f"{task}_T{length}"
+            units.append(_study_unit(
+                plan, f"np_fixed/{key}", "np_fixed",
+                os.path.join(root, "np_fixed", key), task, length,
+                plans.NP_FAMILIES, plan.np_steps, grid))
+
+    def clockwork_seconds():
+        data = clockwork.read(_results.RESULTS_DIR, plan.clockwork_name)
+        if data is None:
+            return None
+        runs = list(data["runs"].values()) + list(data["sweeps"].values())
+        return sum(r["seconds"] for r in runs)
+
+    units.append(Unit(
+        "clockwork_generation", "clockwork_generation",
+        60 if plan.clockwork_args else 600,
+        lambda log: clockwork.run(plan.clockwork_name, plan.clockwork_args, log),
+        lambda: float(clockwork.read(_results.RESULTS_DIR, plan.clockwork_name)
+                      is not None),
+        clockwork_seconds))
+    if mnist_path:
+        for name in plans.MNIST_RUNS:
+            directory = os.path.join(root, "mnist", name)
+            units.append(Unit(
+                f"mnist/{name}", "mnist", plans.mnist_seconds(plan),
+                lambda log, d=directory, n=name: mnist.run(
+                    d, n, mnist_path, plan.mnist, log=log),
+                lambda d=directory: float(mnist.read(d) is not None),
+                lambda d=directory: (mnist.read(d) or {}).get("seconds")))
+    return units
 
 
-def adding_experiment(args, plan, report):
-    rows, curves = [], {}
-    for length in plan["lengths"]:
-        steps = plan["steps"] or CPU_STEPS.get(length, 400)
-        eval_every = min(plan["eval_every"], steps)
-        task = tasks.get(
-            "adding", length=length, num_train=eval_every * args.batch_size,
-            num_validation=plan["num_validation"], num_test=plan["num_test"],
-            batch_size=args.batch_size, seed=args.seed,
-        )
-        for family in plan["families"]:
-            settings = dict(ADDING_MODELS[family])
-            if plan.get("units"):
-                settings["units"] = plan["units"]
-            if plan.get("lr_decay"):
-                settings["lr_decay"] = plan["lr_decay"]
-            print(f"adding T={length} {family}: up to {steps} steps ...", flush=True)
-            result = run(family, task, steps // eval_every, 0,
-                         not args.no_stop, args.seed, settings)
-            val = result["history"].get("val_mse", [])
-            curves[(length, family)] = (
-                [eval_every * (i + 1) for i in range(len(val))], val
-            )
-            row = {
-                "T": length,
-                "family": family,
-                "params": result["params"],
-                "lr": settings["learning_rate"],
-                "steps": result["steps"],
-                "val_mse": min(val) if val else None,
-                "test_mse": result["test_score"],
-                "solved": "yes" if result["solved_step"] is not None else "no",
-                "solved_step": result["solved_step"],
-                "seconds": result["seconds"],
-                "paper": PAPER_ADDING.get((family, length), "-"),
-            }
-            rows.append(row)
-            print(f"  test MSE {row['test_mse']:.4f}, below 0.01 after "
-                  f"{row['solved_step']} steps, {row['seconds']:.0f} s", flush=True)
-            report(rows, None)
-    return rows, curves
-
-
-def digits_experiment(args, plan, report, adding_rows):
-    rows, curves = [], {}
-    for family in plan["digits_families"]:
-        task = tasks.get(
-            plan["classification_task"], seed=args.seed,
-            **plan["classification_kwargs"],
-        )
-        settings = dict(DIGITS_MODELS[family])
-        if plan.get("units"):
-            settings["units"] = plan["units"]
-        if plan.get("digits_settings", {}).get(family):
-            settings.update(plan["digits_settings"][family])
-        print(f"{task.name} {family}: {plan['digits_epochs']} epochs ...", flush=True)
-        result = run(family, task, plan["digits_epochs"], plan["digits_patience"],
-                     False, args.seed, settings)
-        curves[family] = result["history"].get("val_accuracy", [])
-        rows.append({
-            "task": task.name,
-            "family": family,
-            "params": result["params"],
-            "lr": settings["learning_rate"],
-            "epochs": result["epochs_run"],
-            "test_accuracy": result["test_score"],
-            "baseline": task.baseline,
-            "seconds": result["seconds"],
-            "paper": PAPER_MNIST.get(family, "-"),
-        })
-        print(f"  test accuracy {result['test_score']:.4f} "
-              f"({result['seconds']:.0f} s)", flush=True)
-        report(adding_rows, rows)
-    return rows, curves
-
-
-def plot_adding(curves, name):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    paths = []
-    for length in sorted({t for t, _ in curves}):
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for (t, family), (steps, val) in curves.items():
-            if t == length and val:
-                ax.plot(steps, val, label=family)
-        ax.axhline(1 / 6, color="gray", ls="--", lw=1, label="baseline 0.167")
-        ax.axhline(0.01, color="black", ls=":", lw=1, label="MSE 0.01")
-        ax.set_yscale("log")
-        ax.set_xlabel("optimizer steps")
-        ax.set_ylabel("validation MSE")
-        ax.set_title(f"Adding problem, T = {length}")
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        path = os.path.join(_results.RESULTS_DIR, f"{name}_adding_T{length}.png")
-        fig.savefig(path, dpi=90)
-        plt.close(fig)
-        paths.append(path)
-    return paths
-
-
-def plot_classification(curves, baseline, name, task_name):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for family, acc in curves.items():
-        ax.plot(range(1, len(acc) + 1), acc, label=family)
-    ax.axhline(baseline, color="gray", ls="--", lw=1, label="majority class")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("validation accuracy")
-    ax.set_title(f"{task_name}")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = os.path.join(_results.RESULTS_DIR, f"{name}_{task_name}.png")
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
-
-
-ADDING_COLUMNS = [
-    ("T", "T", "d"), ("family", "family", "s"), ("params", "params", "d"),
-    ("lr", "Adam lr", ".0e"), ("steps", "steps run", "d"),
-    ("val_mse", "best val MSE", ".4f"), ("test_mse", "test MSE", ".4f"),
-    ("solved", "< 0.01", "s"), ("solved_step", "steps to < 0.01", "d"),
-    ("seconds", "seconds", ".0f"), ("paper", "paper", "s"),
-]
-DIGITS_COLUMNS = [
-    ("task", "task", "s"), ("family", "family", "s"), ("params", "params", "d"),
-    ("lr", "Adam lr", ".0e"), ("epochs", "epochs", "d"),
-    ("test_accuracy", "test accuracy", ".4f"), ("baseline", "baseline", ".4f"),
-    ("seconds", "seconds", ".0f"), ("paper", "paper (MNIST, for orientation)", "s"),
-]
-
-
-def make_plan(args):
+def _plan(args):
     if args.quick:
-        return dict(
-            lengths=QUICK["lengths"], steps=QUICK["steps"],
-            eval_every=QUICK["eval_every"], units=QUICK["units"],
-            num_validation=100, num_test=100,
-            families=args.families or list(ADDING_MODELS),
-            digits_families=args.digits_families or list(DIGITS_MODELS),
-            digits_epochs=QUICK["digits_epochs"], digits_patience=0,
-            classification_task="digits",
-            classification_kwargs={"num_train": QUICK["digits_train"]},
-        )
+        return plans.quick_plan(args.mnist_minutes)
     if args.paper_scale:
-        mnist_kwargs = {"source": args.source}
-        if args.mnist_path:
-            mnist_kwargs["path"] = args.mnist_path
-        if args.data_dir:
-            mnist_kwargs["data_dir"] = args.data_dir
-        return dict(
-            lengths=args.lengths or (100, 500, 1000, 5000), steps=args.steps or 60000,
-            eval_every=500, num_validation=1000, num_test=1000,
-            lr_decay=(0.1, 20000),
-            families=args.families or list(ADDING_MODELS),
-            digits_families=args.digits_families or list(DIGITS_MODELS),
-            digits_epochs=args.epochs or 200, digits_patience=20,
-            classification_task="permuted-mnist" if args.permuted else "mnist",
-            classification_kwargs=dict(mnist_kwargs, batch_size=128),
-            digits_settings={
-                "indrnn": dict(layers=6, gamma=5.0, learning_rate=2e-4,
-                               lr_decay=(0.1, 100000)),
-                "irnn": dict(units=100, learning_rate=1e-4),
-                "np-rnn": dict(units=100, learning_rate=1e-4),
-            },
-        )
-    return dict(
-        lengths=args.lengths or (100, 200, 500, 1000), steps=args.steps,
-        eval_every=50, num_validation=500, num_test=1000,
-        families=args.families or list(ADDING_MODELS),
-        digits_families=args.digits_families or list(DIGITS_MODELS),
-        digits_epochs=args.epochs or 30, digits_patience=8,
-        classification_task="digits", classification_kwargs={},
-    )
+        return plans.paper_plan(args.mnist_minutes)
+    return plans.cpu_plan(args.mnist_minutes or plans.MNIST_MINUTES)
 
 
-def csv(kind):
-    return lambda text: [kind(s) for s in text.split(",") if s]
+def _child_command(args, unit):
+    command = [sys.executable, os.path.abspath(__file__), "--unit", unit.name]
+    command += ["--quick"] if args.quick else []
+    command += ["--paper-scale"] if args.paper_scale else []
+    if args.mnist_path:
+        command += ["--mnist-path", args.mnist_path]
+    if args.mnist_minutes:
+        command += ["--mnist-minutes", repr(args.mnist_minutes)]
+    return command
+
+
+def _run_one(unit):
+    """The `--unit` child: runs one unit, one line and exit 1 on a known error."""
+    from keras_rnninit.tasks import DatasetUnavailableError
+    from keras_rnninit.tuning import StudyError
+
+    try:
+        unit.run(lambda *a: print(*a, flush=True))
+    except (StudyError, DatasetUnavailableError, ValueError) as e:
+        print(f"error: {str(e).strip().splitlines()[0]}", flush=True)
+        sys.exit(1)
+    except KeyboardInterrupt as e:
+        print("stopped; finished trials are kept", flush=True)
+        sys.exit(143 if isinstance(e, _interrupts.Terminated) else 130)
+
+
+class Progress:
+    """Elapsed time and an estimate of the time left, after each unit.
+
+    The estimate starts from the units' worst cases and is scaled by how
+    long the units finished so far took against theirs.
+    """
+
+    def __init__(self, units, jobs):
+        self.remaining = {u.name: u.estimate * (1 - u.done()) for u in units}
+        self.total, self.jobs = len(units), jobs
+        self.started = time.time()
+        self.spent = self.expected = 0.0
+        self.finished = 0
+
+    def finish(self, unit, seconds, ok, running):
+        self.finished += 1
+        if ok and self.remaining[unit.name] > 0:
+            self.spent += seconds
+            self.expected += self.remaining[unit.name]
+        estimate = self.remaining.pop(unit.name)
+        return (f"[{self.finished}/{self.total}] {unit.name} "
+                f"{'done' if ok else 'FAILED (rerun to resume it)'} in "
+                f"{plans.format_minutes(seconds)} (at most "
+                f"{plans.format_minutes(estimate)} estimated); "
+                f"{plans.format_minutes(time.time() - self.started)} elapsed, "
+                f"about {plans.format_minutes(self.left(running))} left")
+
+    def left(self, running):
+        """`running`: unit name -> seconds it has run so far."""
+        scale = self.spent / self.expected if self.expected else 1.0
+        items = [max(0.0, scale * v - running.get(k, 0.0))
+                 for k, v in self.remaining.items()]
+        return max([sum(items) / self.jobs] + items) if items else 0.0
+
+
+def run_units(units, args, root):
+    """Runs the units not yet complete, `args.jobs` at a time, longest first,
+    each in a process of its own whose lines are prefixed by its name."""
+    import subprocess
+    import threading
+
+    pending = []
+    for unit in units:
+        if unit.done() >= 1.0:
+            print(f"{unit.name}: complete, not rerun", flush=True)
+        else:
+            pending.append(unit)
+    if not pending:
+        return 0, []
+    progress = Progress(pending, args.jobs)
+    pending.sort(key=lambda u: -progress.remaining[u.name])
+    print(f"{len(pending)} unit(s) to run, {args.jobs} at a time: about "
+          f"{plans.format_minutes(progress.left({}))} at most (every trial at "
+          "its full budget)", flush=True)
+    left_in = {}
+    for unit in pending:
+        left_in.setdefault(unit.experiment, set()).add(unit.name)
+    experiment_start = {}
+    running, failed = [], []
+
+    def relay(name, process):
+        for line in process.stdout:
+            print(f"[{name}] {line}", end="", flush=True)
+
+    try:
+        while pending or running:
+            while pending and len(running) < args.jobs:
+                unit = pending.pop(0)
+                experiment_start.setdefault(unit.experiment, time.time())
+                process = subprocess.Popen(
+                    _child_command(args, unit), stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT, text=True)
+                thread = threading.Thread(target=relay, args=(unit.name, process))
+                thread.start()
+                running.append((unit, process, thread, time.time()))
+            time.sleep(1)
+            for entry in list(running):
+                unit, process, thread, started = entry
+                if process.poll() is None:
+                    continue
+                thread.join()
+                running.remove(entry)
+                seconds = time.time() - started
+                ok = process.returncode == 0
+                if not ok:
+                    failed.append(unit.name)
+                _record(root, unit.name, seconds)
+                now = time.time()
+                print("== " + progress.finish(
+                    unit, seconds, ok, {u.name: now - t for u, _, _, t in running}),
+                    flush=True)
+                left_in[unit.experiment].discard(unit.name)
+                if not left_in[unit.experiment]:
+                    took = time.time() - experiment_start[unit.experiment]
+                    print(f"== {unit.experiment} finished in "
+                          f"{plans.format_minutes(took)}", flush=True)
+    except KeyboardInterrupt:
+        # The units stop at their next batch; finished trials are kept.
+        for unit, process, thread, _ in running:
+            process.terminate()
+        for unit, process, thread, started in running:
+            process.wait()
+            thread.join()
+            _record(root, unit.name, time.time() - started)
+        sys.exit("interrupted: rerun the same command to resume")
+    return progress.total, failed
+
+
+def _runs(root, update=None):
+    """`<root>/runs.json`: each unit's wall time summed over reruns, and the
+    last full run; `update(runs)` changes it in place before it is saved."""
+    path = os.path.join(root, "runs.json")
+    runs = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            runs = json.load(f)
+    if update is not None:
+        update(runs)
+        os.makedirs(root, exist_ok=True)
+        with open(path, "w") as f:
+            json.dump(runs, f, indent=1)
+    return runs
+
+
+def _record(root, name, seconds):
+    def add(runs):
+        entry = runs.setdefault(name, {"wall_seconds": 0.0, "runs": 0})
+        entry["wall_seconds"] += seconds
+        entry["runs"] += 1
+    _runs(root, add)
+
+
+def _record_run(root, seconds, jobs, units):
+    import keras
+
+    _runs(root, lambda runs: runs.update(_last_run={
+        "wall_seconds": seconds, "jobs": jobs, "units": units,
+        "backend": keras.backend.backend(), "cpus": os.cpu_count()}))
+
+
+def _csv(text):
+    return [name for name in text.split(",") if name]
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n\n", 1)[1],
-    )
+        epilog=__doc__.split("\n\n", 1)[1])
     scale = parser.add_mutually_exclusive_group()
     scale.add_argument("--quick", action="store_true",
-                       help="smoke run: tiny models, T = 10 and 20, a few steps")
+                       help="smoke run: tiny lengths, a few steps, one seed "
+                            "(results named reproduction_quick*)")
     scale.add_argument("--paper-scale", action="store_true",
-                       help="the papers' settings (GPU/TPU): adding up to T = 5000 "
-                            "for 60K steps, sequential MNIST instead of digits")
-    parser.add_argument("--lengths", type=csv(int),
-                        help="comma-separated adding lengths T")
-    parser.add_argument("--steps", type=int,
-                        help="optimizer steps per adding run (default by T: "
-                             f"{CPU_STEPS})")
-    parser.add_argument("--families", type=csv(str),
-                        help=f"adding families, of {list(ADDING_MODELS)}")
-    parser.add_argument("--digits-families", type=csv(str),
-                        help=f"digits / MNIST families, of {list(DIGITS_MODELS)}")
-    parser.add_argument("--epochs", type=int,
-                        help="digits / MNIST epochs (default 30; 200 at paper scale)")
-    parser.add_argument("--batch-size", type=int, default=50,
-                        help="adding batch size")
-    parser.add_argument("--skip-adding", action="store_true")
-    parser.add_argument("--skip-digits", action="store_true")
-    parser.add_argument("--no-stop", action="store_true",
-                        help="keep training adding runs after MSE 0.01")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--permuted", action="store_true",
-                        help="paper scale: permuted MNIST instead of sequential")
-    parser.add_argument("--source", default="auto",
-                        help="paper scale: MNIST source (auto, npz, keras-cache, tfds)")
-    parser.add_argument("--mnist-path", help="paper scale: an mnist.npz")
-    parser.add_argument("--data-dir", help="paper scale: tensorflow_datasets dir")
+                       help="the papers' settings, for a GPU or TPU: adding up to "
+                            "T = 5000, 60K steps, lr / 10 every 20K, hours of "
+                            "MNIST (results named reproduction_paper*)")
+    parser.add_argument("--only", type=_csv, metavar="NAMES",
+                        help="comma-separated experiments: "
+                             + ", ".join(plans.EXPERIMENTS))
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="units run at a time, each in its own process "
+                             "(2 on a 2-core machine; default 1)")
+    parser.add_argument("--summary", action="store_true",
+                        help="rebuild the report from what finished; no training")
+    parser.add_argument("--mnist-path", metavar="FILE",
+                        help="an mnist.npz (Keras's format) or mnist.pkl.gz; "
+                             "without it the MNIST experiment is not run")
+    parser.add_argument("--mnist-minutes", type=float,
+                        help=f"wall-clock budget per MNIST model (default "
+                             f"{plans.MNIST_MINUTES}; 480 at paper scale)")
+    parser.add_argument("--unit", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    for given, valid, flag in ((args.families, ADDING_MODELS, "--families"),
-                               (args.digits_families, DIGITS_MODELS,
-                                "--digits-families")):
-        bad = sorted(set(given or ()) - set(valid))
-        if bad:
-            parser.error(f"{flag}: unknown {bad}; choose from {list(valid)}")
-    plan = make_plan(args)
-    name = ("reproduction_quick" if args.quick else
-            "reproduction_paper" if args.paper_scale else "reproduction")
-    started = time.perf_counter()
-
-    def report(adding_rows, digits_rows, figures=()):
-        tables, notes = [], [PAPER_ADDING_NOTE]
-        if adding_rows:
-            tables.append("## Adding problem\n\n"
-                          + _results.markdown_table(adding_rows, ADDING_COLUMNS))
-        if digits_rows:
-            tables.append(f"## {plan['classification_task']}\n\n"
-                          + _results.markdown_table(digits_rows, DIGITS_COLUMNS))
-        notes.append(
-            f"Settings: {'quick smoke run; ' if args.quick else ''}batch "
-            f"{args.batch_size}, validation every {plan['eval_every']} steps, "
-            "runs stop once validation MSE < 0.01"
-            + (" (disabled)" if args.no_stop else "")
-            + f"; total {time.perf_counter() - started:.0f} s."
-        )
-        tables += [f"![{os.path.basename(f)}]({os.path.basename(f)})" for f in figures]
-        _results.write(
-            name,
-            {"plan": {k: v for k, v in plan.items() if k != "digits_settings"},
-             "adding": adding_rows or [], "classification": digits_rows or [],
-             "seconds": time.perf_counter() - started},
-            "\n\n".join(tables),
-            "Reproduction of the seeds' headline comparisons",
-            notes="\n\n".join(notes),
-        )
-
-    adding_rows, adding_curves = [], {}
-    if not args.skip_adding:
-        adding_rows, adding_curves = adding_experiment(args, plan, report)
-    digits_rows, digits_curves = [], {}
-    if not args.skip_digits:
-        digits_rows, digits_curves = digits_experiment(args, plan, report, adding_rows)
-    figures = plot_adding(adding_curves, name) if adding_curves else []
-    if digits_curves:
-        figures.append(plot_classification(
-            digits_curves, digits_rows[0]["baseline"], name,
-            plan["classification_task"]))
-    report(adding_rows, digits_rows, figures)
-    print(f"wrote {os.path.join(_results.RESULTS_DIR, name)}.{{json,md}} and "
-          f"{len(figures)} figures in {time.perf_counter() - started:.0f} s")
+    _interrupts.handle_signals()
+    plan = _plan(args)
+    root = os.path.join(_results.RESULTS_DIR, plan.name)
+    units = make_units(plan, root, args.mnist_path)
+    if args.unit:
+        match = [u for u in units if u.name == args.unit]
+        if not match:
+            sys.exit(f"error: no unit {args.unit!r} in this plan")
+        _run_one(match[0])
+        return
+    names = args.only or list(plan.experiments)
+    unknown = [n for n in names if n not in plan.experiments]
+    if unknown:
+        hint = (" (only with --paper-scale)"
+                if set(unknown) <= set(plans.PAPER_ONLY) else "")
+        print(f"reproduce.py: error: unknown experiment "
+              f"{', '.join(map(repr, unknown))}{hint}; choose from "
+              f"{', '.join(plan.experiments)}", file=sys.stderr)
+        sys.exit(2)
+    if args.jobs < 1:
+        print(f"reproduce.py: error: --jobs must be at least 1; received "
+              f"{args.jobs}", file=sys.stderr)
+        sys.exit(2)
+    failed = []
+    if not args.summary:
+        if "mnist" in names and not args.mnist_path:
+            print("mnist: not run: no MNIST data offline; pass --mnist-path FILE",
+                  flush=True)
+        started = time.time()
+        selected = [u for u in units if u.experiment in names]
+        ran, failed = run_units(selected, args, root)
+        if ran and not failed and set(names) == set(plan.experiments):
+            _record_run(root, time.time() - started, args.jobs, ran)
+    paths = report.build(plan, root, units, args.mnist_path)
+    print("wrote " + ", ".join(paths), flush=True)
+    if failed:
+        sys.exit(f"units that failed (rerun to resume them): {', '.join(failed)}")
 
 
 if __name__ == "__main__":
