@@ -67,8 +67,10 @@ def use_fused(value):
     return value
 
 
-def positive_number(value, name):
+def positive_number(value, name, allow_none=False):
     """A finite number above 0."""
+    if value is None and allow_none:
+        return None
     if (
         isinstance(value, bool)
         or not isinstance(value, numbers.Real)
@@ -76,8 +78,9 @@ def positive_number(value, name):
         or not value > 0
     ):
         raise ValueError(
-            f"Argument `{name}` must be a positive number. "
-            f"Received: {name}={value!r}"
+            f"Argument `{name}` must be a positive number"
+            + (" or None" if allow_none else "")
+            + f". Received: {name}={value!r}"
         )
     return float(value)
 

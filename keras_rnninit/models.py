@@ -12,11 +12,11 @@ initializer scale a sensitivity search varies (`FamilySpec.scale`).
 """
 
 import dataclasses
-import math
 import numbers
 
 import keras
 
+from keras_rnninit import _checks
 from keras_rnninit import catalog
 from keras_rnninit import metrics as metrics_lib
 from keras_rnninit.initializers import NormalizedPositiveDefinite
@@ -394,21 +394,6 @@ def family_names():
     return list(FAMILIES)
 
 
-def _positive(name, value, integer=False, allow_none=False):
-    if value is None and allow_none:
-        return None
-    kind = numbers.Integral if integer else numbers.Real
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, kind)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        what = "a positive integer" if integer else "a positive number"
-        raise ValueError(f"`{name}` must be {what}. Received: {name}={value!r}")
-    return value
-
-
 def get_family(family):
     """The `FamilySpec` of `family`; a `ValueError` lists the valid names."""
     if family not in FAMILIES:
@@ -440,7 +425,7 @@ def _learning_rate(learning_rate, lr_decay):
             f"The factor of `lr_decay` must be in (0, 1]. Received: "
             f"lr_decay={lr_decay!r}"
         )
-    _positive("lr_decay steps", steps, integer=True)
+    _checks.positive_int(steps, "lr_decay steps")
     return keras.optimizers.schedules.ExponentialDecay(
         learning_rate, decay_steps=int(steps), decay_rate=float(factor),
         staircase=True,
@@ -472,9 +457,9 @@ def make_optimizer(
             f"Unknown optimizer: optimizer={optimizer!r}. "
             f"Available optimizers: {list(OPTIMIZERS)}"
         )
-    _positive("learning_rate", learning_rate)
-    _positive("clipnorm", clipnorm, allow_none=True)
-    _positive("clipvalue", clipvalue, allow_none=True)
+    _checks.positive_number(learning_rate, "learning_rate")
+    _checks.positive_number(clipnorm, "clipnorm", allow_none=True)
+    _checks.positive_number(clipvalue, "clipvalue", allow_none=True)
     kwargs = {
         "learning_rate": _learning_rate(learning_rate, lr_decay),
         "clipnorm": clipnorm,
@@ -578,16 +563,17 @@ def build_model(
         )
     units = spec.units if units is None else units
     layers = spec.layers if layers is None else layers
-    _positive("units", units, integer=True)
-    _positive("layers", layers, integer=True)
+    _checks.positive_int(units, "units")
+    _checks.positive_int(layers, "layers")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise ValueError(f"`seed` must be None or an integer. Received: seed={seed!r}")
     values = spec.defaults()
     values.update({k: v for k, v in hp.items() if k in values})
     for param in spec.hyperparameters:
         if param.min_value is not None:
-            integer = isinstance(param.default, int)
-            _positive(param.name, values[param.name], integer=integer)
+            check = (_checks.positive_int if isinstance(param.default, int)
+                     else _checks.positive_number)
+            check(values[param.name], param.name)
     optimizer_obj = make_optimizer(
         optimizer, learning_rate, clipnorm, clipvalue, lr_decay,
         momentum=hp.get("momentum"),
@@ -657,7 +643,7 @@ def _num_modules(kind, num_modules):
         return 1
     if num_modules is None:
         return FAMILIES["clockwork"].defaults()["num_modules"]
-    return _positive("num_modules", num_modules, integer=True)
+    return _checks.positive_int(num_modules, "num_modules")
 
 
 def parameter_count(family, units, input_size=1, output_size=1,
@@ -694,9 +680,9 @@ def parameter_count(family, units, input_size=1, output_size=1,
     """
     kind = _layer_kind(family)
     modules = _num_modules(kind, num_modules)
-    _positive("units", units, integer=True)
-    _positive("input_size", input_size, integer=True)
-    _positive("output_size", output_size, integer=True)
+    _checks.positive_int(units, "units")
+    _checks.positive_int(input_size, "input_size")
+    _checks.positive_int(output_size, "output_size")
     if count not in PARAMETER_COUNTS:
         raise ValueError(
             f"`count` must be one of {list(PARAMETER_COUNTS)}. "
@@ -744,7 +730,7 @@ def units_for_parameters(family, parameters, input_size=1, output_size=1,
     units_for_parameters("clockwork", 1000, num_modules=4)  # 36 units: 919
     ```
     """
-    _positive("parameters", parameters, integer=True)
+    _checks.positive_int(parameters, "parameters")
     modules = _num_modules(_layer_kind(family), num_modules)
 
     def size(units):
