@@ -308,18 +308,22 @@ def test_a_study_where_every_trial_failed_still_writes_its_report(tmp_path, user
     assert os.path.getsize(paths["png"]) > 0
 
 
-def test_a_trial_orphaned_by_a_dead_worker_is_served_again(tmp_path):
+def _plan_oracle(tmp_path, seeds):
+    """A PlanOracle over one candidate's `seeds`, in `tmp_path/trials`."""
     import keras_tuner
 
     from keras_rnninit.tuning.study import PlanOracle
 
     entries = [{"candidate": "a", "config": 0, "seed": s, "learning_rate": 1e-3}
-               for s in range(3)]
+               for s in range(seeds)]
+    oracle = PlanOracle(entries, keras_tuner.Objective("val_mse", "min"))
+    oracle._set_project_dir(str(tmp_path), "trials")
+    return oracle
 
+
+def test_a_trial_orphaned_by_a_dead_worker_is_served_again(tmp_path):
     def oracle():
-        o = PlanOracle(entries, keras_tuner.Objective("val_mse", "min"))
-        o._set_project_dir(str(tmp_path), "trials")
-        return o
+        return _plan_oracle(tmp_path, seeds=3)
 
     first = oracle()
     finished = first.create_trial("tuner0")
@@ -342,17 +346,8 @@ def test_a_trial_orphaned_by_a_dead_worker_is_served_again(tmp_path):
 
 
 def test_a_trial_file_torn_by_a_kill_is_planned_again(tmp_path):
-    import keras_tuner
-
-    from keras_rnninit.tuning.study import PlanOracle
-
-    entries = [{"candidate": "a", "config": 0, "seed": s, "learning_rate": 1e-3}
-               for s in range(2)]
-
     def oracle():
-        o = PlanOracle(entries, keras_tuner.Objective("val_mse", "min"))
-        o._set_project_dir(str(tmp_path), "trials")
-        return o
+        return _plan_oracle(tmp_path, seeds=2)
 
     first = oracle()
     finished = first.create_trial("tuner0")
@@ -371,17 +366,8 @@ def test_a_trial_file_torn_by_a_kill_is_planned_again(tmp_path):
 
 
 def test_an_oracle_file_torn_by_a_kill_is_rebuilt_from_the_trials(tmp_path):
-    import keras_tuner
-
-    from keras_rnninit.tuning.study import PlanOracle
-
-    entries = [{"candidate": "a", "config": 0, "seed": s, "learning_rate": 1e-3}
-               for s in range(3)]
-
     def oracle():
-        o = PlanOracle(entries, keras_tuner.Objective("val_mse", "min"))
-        o._set_project_dir(str(tmp_path), "trials")
-        return o
+        return _plan_oracle(tmp_path, seeds=3)
 
     first = oracle()
     finished = first.create_trial("tuner0")
