@@ -321,15 +321,18 @@ def _plan_oracle(tmp_path, seeds):
     return oracle
 
 
-def test_a_trial_orphaned_by_a_dead_worker_is_served_again(tmp_path):
-    def oracle():
-        return _plan_oracle(tmp_path, seeds=3)
+def _complete_one_trial(oracle):
+    """Serves the next planned trial to tuner0 and records it as completed."""
+    trial = oracle.create_trial("tuner0")
+    oracle.update_trial(trial.trial_id, {"val_mse": 0.1})
+    trial.status = "COMPLETED"
+    oracle.end_trial(trial)
+    return trial
 
-    first = oracle()
-    finished = first.create_trial("tuner0")
-    first.update_trial(finished.trial_id, {"val_mse": 0.1})
-    finished.status = "COMPLETED"
-    first.end_trial(finished)
+
+def test_a_trial_orphaned_by_a_dead_worker_is_served_again(tmp_path):
+    first = _plan_oracle(tmp_path, seeds=3)
+    finished = _complete_one_trial(first)
     orphan = first.create_trial("tuner1")  # its worker dies: never ended
     assert orphan.hyperparameters.values["seed"] == 1
     # While tuner1 runs it, nobody else gets it.
@@ -338,7 +341,7 @@ def test_a_trial_orphaned_by_a_dead_worker_is_served_again(tmp_path):
     first.ongoing_trials.pop("tuner1")
     first.ongoing_trials.pop("tuner2")
     first.save()
-    second = oracle()
+    second = _plan_oracle(tmp_path, seeds=len(first.entries))
     second.reload()
     again = second.create_trial("tuner3")
     assert again.hyperparameters.values == orphan.hyperparameters.values
@@ -346,19 +349,13 @@ def test_a_trial_orphaned_by_a_dead_worker_is_served_again(tmp_path):
 
 
 def test_a_trial_file_torn_by_a_kill_is_planned_again(tmp_path):
-    def oracle():
-        return _plan_oracle(tmp_path, seeds=2)
-
-    first = oracle()
-    finished = first.create_trial("tuner0")
-    first.update_trial(finished.trial_id, {"val_mse": 0.1})
-    finished.status = "COMPLETED"
-    first.end_trial(finished)
+    first = _plan_oracle(tmp_path, seeds=2)
+    finished = _complete_one_trial(first)
     torn = first.create_trial("tuner0")  # killed while its file is written
     path = os.path.join(str(tmp_path), "trials", f"trial_{torn.trial_id}", "trial.json")
     with open(path, "w") as f:
         f.write('{"trial_id": ')
-    second = oracle()
+    second = _plan_oracle(tmp_path, seeds=len(first.entries))
     second.reload()
     again = second.create_trial("tuner0")
     assert again.hyperparameters.values == torn.hyperparameters.values
@@ -366,21 +363,15 @@ def test_a_trial_file_torn_by_a_kill_is_planned_again(tmp_path):
 
 
 def test_an_oracle_file_torn_by_a_kill_is_rebuilt_from_the_trials(tmp_path):
-    def oracle():
-        return _plan_oracle(tmp_path, seeds=3)
-
-    first = oracle()
-    finished = first.create_trial("tuner0")
-    first.update_trial(finished.trial_id, {"val_mse": 0.1})
-    finished.status = "COMPLETED"
-    first.end_trial(finished)
+    first = _plan_oracle(tmp_path, seeds=3)
+    finished = _complete_one_trial(first)
     first.save()
     path = os.path.join(str(tmp_path), "trials", "oracle.json")
     with open(path) as f:
         text = f.read()
     with open(path, "w") as f:
         f.write(text[: len(text) // 2])  # killed while the oracle saved
-    second = oracle()
+    second = _plan_oracle(tmp_path, seeds=len(first.entries))
     second.reload()
     assert os.path.exists(path + ".torn")
     assert second.get_best_trials(1)[0].trial_id == finished.trial_id
