@@ -1,6 +1,7 @@
 """Ctrl-C and SIGTERM in the command lines: stop, keep what is finished,
 say how to resume, exit 130 (SIGINT) or 143 (SIGTERM)."""
 
+import gc
 import shlex
 import signal
 import sys
@@ -19,16 +20,28 @@ def _interrupt(signum):
 def _on_signal(signum, frame):
     global _received
     _received = signum
-    raise _interrupt(signum)
+    if not _inside_gc_callback(frame):
+        raise _interrupt(signum)
+
+
+def _inside_gc_callback(frame):
+    """Whether `frame` runs in a garbage-collection callback, where Python
+    would print a raised exception and drop it."""
+    codes = {getattr(getattr(c, "__func__", c), "__code__", None) for c in gc.callbacks}
+    while frame is not None:
+        if frame.f_code in codes:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def handle_signals():
     """Makes SIGINT raise `KeyboardInterrupt` and SIGTERM `Terminated`.
 
     Python runs a signal handler wherever the main thread is, also inside
-    a garbage-collection callback, which swallows the exception (seen with
-    JAX's). The signal is therefore also remembered, and the training
-    monitors call `raise_if_received` before each batch.
+    a garbage-collection callback (JAX registers one), where a raised
+    exception is printed and dropped. There the signal is only remembered;
+    the training monitors call `raise_if_received` before each batch.
     """
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
