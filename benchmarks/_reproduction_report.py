@@ -5,6 +5,7 @@ seeds, the budget, the verdict), then one section per experiment, the
 budgets, the run times and what a GPU run would add.
 """
 
+import dataclasses
 import json
 import os
 
@@ -20,18 +21,31 @@ import _results
 GPU_US_PER_TIMESTEP = 20
 
 
+def _adding_directories(plan, root, name):
+    """`[(directory, families, grid, seeds)]` of adding experiment `name`."""
+    return [(os.path.join(root, name, *filter(None, [key])), families, grid, seeds)
+            for key, families, grid, seeds in plans.adding_studies(plan, name)]
+
+
 def _adding(plan, root, name, figure_stem):
     spec = plan.adding[name]
     length, steps = spec["length"], spec["steps"]
-    grid = plan.grid
-    directory = os.path.join(root, name)
-    settings, records = studies.read(directory)
-    planned = studies.planned(plans.ADDING_FAMILIES, grid, plan)
-    done = sum(r["status"] == "COMPLETED" for r in records)
-    complete = studies.is_complete(directory, plans.ADDING_FAMILIES, steps, grid,
-                                   plan)
+    settings, records = None, []
+    planned = done = 0
+    complete = True
+    for directory, families, grid, seeds in _adding_directories(plan, root, name):
+        one = dataclasses.replace(plan, seeds=seeds)
+        these_settings, these = studies.read(directory)
+        settings = settings or these_settings
+        records += these
+        planned += studies.planned(families, grid, one)
+        done += sum(r["status"] == "COMPLETED" for r in these)
+        complete = complete and studies.is_complete(directory, families, steps,
+                                                    grid, one)
     out = {"T": length, "steps": steps,
-           "directory": os.path.relpath(directory, _results.RESULTS_DIR),
+           "directory": os.path.relpath(os.path.join(root, name),
+                                        _results.RESULTS_DIR),
+           "per_family": bool(spec.get("rates")),
            "planned": planned,
            "finished": done, "complete": complete, "families": {}}
     if settings is None:
@@ -160,7 +174,8 @@ def _adding_section(name, data, plan):
               f" Partial: {data['finished']} of {data['planned']} trials.")
     lines += ["", f"IndRNN converges where IRNN and LSTM fail: **{verdict}** "
               f"({reason}).{status} Every trial: `{plan.name}/{name}/"
-              "sensitivity.md`.", ""]
+              f"{'<family>/' if data['per_family'] else ''}sensitivity.md`.",
+              ""]
     return lines
 
 
@@ -222,16 +237,20 @@ def _mnist_section(data):
 
 
 def _budget_table(plan):
-    rates = ", ".join(f"{lr:.3g}" for lr in plans.learning_rates(plan))
     lines = ["| experiment | T | steps | learning rates (Adam, clip norm 1) | "
              "seeds | why this budget | expected to decide with | at most |",
              "|---|---|---|---|---|---|---|---|"]
     for name, spec in plan.adding.items():
-        worst = plans.study_seconds(plans.ADDING_FAMILIES, spec["length"],
-                                    spec["steps"], plan.grid[2] * plan.seeds)
+        studies_ = plans.adding_studies(plan, name)
+        worst = sum(plans.study_seconds(families, spec["length"], spec["steps"],
+                                        grid[2] * seeds)
+                    for _, families, grid, seeds in studies_)
+        rates = plans.adding_rates_text(plan, name)
+        if spec.get("rates"):
+            rates += f" ({plans.LONG_T_SOURCE})"
         lines.append(
             f"| {name} | {spec['length']} | {spec['steps']} | {rates} | "
-            f"{plan.seeds} | {spec['reason']} | "
+            f"{studies_[0][3]} | {spec['reason']} | "
             f"{spec['deciding'] or '-'} | {plans.format_minutes(worst)} |")
     worst = sum(plans.study_seconds(plans.NP_FAMILIES, t, plan.np_steps, plan.seeds)
                 for t in plan.np_lengths) * len(plans.NP_TASKS)
@@ -328,8 +347,9 @@ def build(plan, root, units, mnist_path):
         adding[name], figure = _adding(plan, root, name, stem)
         if figure:
             figures.append(figure)
-        if adding[name]["families"]:
-            report_lib.write_report(os.path.join(root, name))
+        for directory, *_ in _adding_directories(plan, root, name):
+            if studies.read(directory)[1]:
+                report_lib.write_report(directory)
     np_fixed, figure = _np_fixed(plan, root, stem)
     figures += [figure] if figure else []
     for study in np_fixed["studies"].values():
@@ -341,9 +361,12 @@ def build(plan, root, units, mnist_path):
     figures += [figure] if figure else []
 
     claims = []
-    budget = (f"{plans.count(plan.grid[2], 'rate')} x "
-              f"{plans.count(plan.seeds, 'seed')}, " + "{steps} steps")
     for name, data in adding.items():
+        seeds = plans.adding_studies(plan, name)[0][3]
+        budget = ((f"each family at one rate x {plans.count(seeds, 'seed')}, "
+                   if data["per_family"] else
+                   f"{plans.count(plan.grid[2], 'rate')} x "
+                   f"{plans.count(seeds, 'seed')}, ") + "{steps} steps")
         t = data["T"]
         ind = data["families"].get("indrnn")
         ours = "not run" if ind is None else (

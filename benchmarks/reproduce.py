@@ -10,9 +10,12 @@ Experiments (names for `--only`):
 
 - `adding_T100`, `adding_T500`, `adding_T1000`: the IndRNN paper's adding
   problem (Li et al. 2018, arXiv 1803.04831, Fig. 2). IndRNN (2 x 128),
-  IRNN, np-RNN, LSTM and tanh RNN over 3 learning rates x 3 seeds, Adam
-  with clip norm 1, through the study tool (`tuning.study_families`). The
-  claim: IndRNN converges at T = 1000 where IRNN and LSTM fail.
+  IRNN, np-RNN, LSTM and tanh RNN, Adam with clip norm 1, through the
+  study tool (`tuning.study_families`): at T = 100 a sweep of 3 learning
+  rates x 3 seeds; at T = 500 and 1000 each family at its best rate of the
+  committed T = 200 sensitivity sweep, 4 seeds, one study (and one unit,
+  `adding_T1000/lstm`) per family. The claim: IndRNN converges at
+  T = 1000 where IRNN and LSTM fail.
 - `np_fixed`: the np-RNN paper's comparison at one fixed setting (Talathi
   and Vartak 2015, arXiv 1511.03771): IRNN, iRNN, np-RNN, np-tanhRNN and
   LSTM on the adding and multiplication problems at T = 100, 200, 400.
@@ -105,9 +108,12 @@ def _study_unit(plan, name, experiment, directory, task, length, families,
 def make_units(plan, root, mnist_path):
     units = []
     for name, spec in plan.adding.items():
-        units.append(_study_unit(plan, name, name, os.path.join(root, name),
-                                 "adding", spec["length"], plans.ADDING_FAMILIES,
-                                 spec["steps"], plan.grid))
+        for key, families, grid, seeds in plans.adding_studies(plan, name):
+            units.append(_study_unit(
+                dataclasses.replace(plan, seeds=seeds),
+                name if key is None else f"{name}/{key}", name,
+                os.path.join(root, name, *filter(None, [key])), "adding",
+                spec["length"], families, spec["steps"], grid))
     grid = (plan.np_learning_rate, plan.np_learning_rate, 1)
     for task in plans.NP_TASKS:
         for length in plan.np_lengths:
