@@ -24,6 +24,11 @@ from keras_rnninit.tuning import statistics
 BATCH_SIZE = 32
 THRESHOLD = 0.01
 BASELINE = 1 / 6
+# "Learned": a best MSE under half the baseline of always predicting 1. At
+# T >= 500 a CPU budget ends before MSE 0.01; this weaker, stated form of
+# the claim (the failing models of the paper's Fig. 2 stay at the baseline)
+# is what such a budget can decide.
+LEARNED = BASELINE / 2
 ALPHA = 0.05
 COLORS = {"indrnn": "tab:red", "irnn": "tab:blue", "irnn-scaled": "tab:cyan",
           "np-rnn": "tab:green", "np-tanh": "tab:olive", "lstm": "tab:purple",
@@ -200,13 +205,13 @@ def smallest_clear(k_other, n):
     return None
 
 
-def indrnn_verdict(summaries, steps, deciding, complete):
+def indrnn_verdict(summaries, steps, deciding, complete, threshold=THRESHOLD):
     """The IndRNN paper's claim at one T: IndRNN converges where IRNN and LSTM
-    fail.
+    fail, success being MSE <= `threshold` (the summaries' threshold).
 
-    Fisher's exact test on the success counts over the whole sweep (every
-    rate and seed: at the best rate alone, 3/3 against 0/3 gives p = 0.1,
-    never clear). Both differences must be clear for "confirmed" (an
+    Fisher's exact test on the success counts over every trial (the whole
+    sweep where there is one: 3/3 against 0/3 gives p = 0.1, never clear;
+    4/4 against 0/4 gives 0.029). Both differences must be clear for "confirmed" (an
     intersection of two tests, so no correction); "refuted" when IRNN or
     LSTM succeeds at least as often as IndRNN (and at least once).
     """
@@ -220,12 +225,12 @@ def indrnn_verdict(summaries, steps, deciding, complete):
     counts = (f"IndRNN {k}/{n}, IRNN {summaries['irnn']['successes']}/"
               f"{summaries['irnn']['trials']} (p={tests['irnn']:.2g}), LSTM "
               f"{summaries['lstm']['successes']}/{summaries['lstm']['trials']} "
-              f"(p={tests['lstm']:.2g})")
+              f"(p={tests['lstm']:.2g}) at MSE <= {threshold:.3g}")
     more = f"; expected to decide with {deciding} steps" if deciding else ""
     others = [f for f in ("irnn", "lstm") if summaries[f]["successes"] >= max(k, 1)]
     if others:
         return "refuted", (f"{' and '.join(LABELS[f] for f in others)} "
-                           f"reached MSE 0.01 at least as often as IndRNN: "
+                           f"reached MSE {threshold:.3g} at least as often as IndRNN: "
                            f"{counts}")
     if all(p < ALPHA for p in tests.values()):
         return "confirmed", f"{counts}, both clear (Fisher's exact test, 5%)"
@@ -233,7 +238,8 @@ def indrnn_verdict(summaries, steps, deciding, complete):
         low = min((v for r in ind["rates"].values() for v in r["finite"]),
                   default=None)
         return "undecided", (
-            f"IndRNN did not reach MSE 0.01 within {steps} steps at any rate"
+            f"IndRNN did not reach MSE {threshold:.3g} within {steps} steps at "
+            "any rate"
             + (f", best MSE {low:.3g}" if low is not None else "") + more)
     need = max((smallest_clear(summaries[f]["successes"], n) or n + 1)
                for f in ("irnn", "lstm"))
