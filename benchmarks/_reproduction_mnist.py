@@ -10,6 +10,7 @@ finished run is not run again, an interrupted one starts over.
 """
 
 import json
+import math
 import os
 import time
 
@@ -89,6 +90,7 @@ def run(directory, name, mnist_path, settings, seed=0, log=print):
         "parameters": model.count_params(),
         "steps": clock.steps,
         "seconds": clock.elapsed,
+        "diverged_at": clock.diverged_at,
         "curve": clock.curve,
         "test_accuracy": float(test["accuracy"]),
         "baseline": task.baseline,
@@ -111,6 +113,7 @@ class WallClock(keras.callbacks.Callback):
         self.budget, self.interval = budget, interval
         self.validation, self.log = validation, log
         self.curve, self.steps, self.elapsed = [], 0, 0.0
+        self.diverged_at = None
 
     def on_train_begin(self, logs=None):
         self.start = time.perf_counter()
@@ -119,6 +122,13 @@ class WallClock(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         self.steps += 1
         self.elapsed = time.perf_counter() - self.start
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            # A NaN model predicts one class from here on: stop, and say so.
+            self.diverged_at = self.steps
+            self.log(f"training loss {float(loss)} at step {self.steps}: "
+                     "diverged, stopped")
+            self.model.stop_training = True
         if self.elapsed >= self.budget:
             self.model.stop_training = True
 

@@ -140,7 +140,8 @@ def _mnist(plan, root, mnist_path, figure_stem):
             results[name] = r
     minutes = plan.mnist["minutes"]
     expected = plans.format_minutes(len(plans.MNIST_RUNS) * plans.mnist_seconds(plan))
-    out = {"results": results, "minutes": minutes, "path": mnist_path}
+    out = {"results": results, "minutes": minutes,
+           "file": mnist_path and os.path.basename(mnist_path)}
     if not results:
         why = ("no MNIST data offline; run with --mnist-path FILE (an "
                "mnist.npz or mnist.pkl.gz)" if not mnist_path else "not run yet")
@@ -244,7 +245,10 @@ def _mnist_section(data):
              "in the budget | parameters |", "|---|---|---|---|---|"]
     for name, r in data["results"].items():
         lines.append(f"| {r['label']} | {mnist.PAPER[name]} | "
-                     f"{100 * r['test_accuracy']:.2f} | {r['steps']} | "
+                     f"{100 * r['test_accuracy']:.2f}"
+                     + (f" (loss not finite at step {r['diverged_at']}: "
+                        "diverged)" if r.get("diverged_at") else "")
+                     + f" | {r['steps']} | "
                      f"{r['parameters']} |")
     return lines + ["", "One seed per model, the same wall-clock budget each "
                     f"({data['minutes']:g} min).", ""]
