@@ -22,6 +22,9 @@ GPU_US_PER_TIMESTEP = 20
 # From this length on the report also judges the weaker "learns" form of
 # the adding claim (`studies.LEARNED`).
 LEARNED_FROM = 500
+# An MNIST test accuracy under this multiple of the majority-class baseline
+# is reported as chance level.
+CHANCE_MARGIN = 1.5
 
 
 def _adding_directories(plan, root, name):
@@ -247,7 +250,9 @@ def _mnist_section(data):
         lines.append(f"| {r['label']} | {mnist.PAPER[name]} | "
                      f"{100 * r['test_accuracy']:.2f}"
                      + (f" (loss not finite at step {r['diverged_at']}: "
-                        "diverged)" if r.get("diverged_at") else "")
+                        "diverged)" if r.get("diverged_at") else
+                        " (chance level)" if r["test_accuracy"]
+                        < CHANCE_MARGIN * r["baseline"] else "")
                      + f" | {r['steps']} | "
                      f"{r['parameters']} |")
     return lines + ["", "One seed per model, the same wall-clock budget each "
