@@ -45,13 +45,13 @@ ADDING_BUDGETS = {
                "LSTM in 800-1900 at 3e-3..1e-1: 2000 lets both show it",
         deciding=None),
     500: dict(
-        steps=1000, seeds=4, rates=LONG_T_RATES,
+        steps=1000, seeds=4, rates=LONG_T_RATES, rates_source=LONG_T_SOURCE,
         reason="capped by the two-hour total (about 30 min for this "
                "experiment); IndRNN reached MSE 0.017-0.030 in 1000 steps "
                "at T=500 in a first run here, so the threshold is near",
         deciding=2000),
     1000: dict(
-        steps=1200, seeds=4, rates=LONG_T_RATES,
+        steps=1200, seeds=4, rates=LONG_T_RATES, rates_source=LONG_T_SOURCE,
         reason="capped by the two-hour total: the longest experiment (about "
                "55 min) beside everything else with --jobs 2; IndRNN reached "
                "MSE 0.024 after 1200 steps in a first run here, so MSE 0.01 "
@@ -166,25 +166,32 @@ def paper_plan(mnist_minutes=None):
     )
 
 
+def adding_seeds(plan, name):
+    """Seeds per learning rate of adding experiment `name`."""
+    return plan.adding[name].get("seeds", plan.seeds)
+
+
 def adding_studies(plan, name):
-    """The studies of adding experiment `name`: `[(key, families, grid,
-    seeds)]`, one study of every family over the plan's grid (key None), or,
-    when the experiment gives per-family `rates`, one study per family at
-    its rate (key: the family, its directory under the experiment's)."""
-    spec = plan.adding[name]
-    seeds = spec.get("seeds", plan.seeds)
-    rates = spec.get("rates")
+    """The studies of adding experiment `name`: `[(study, families, grid)]`,
+    `study` being both the unit's name and its directory under the plan's.
+    One study of every family over the plan's grid (`adding_T100`), or, when
+    the experiment gives per-family `rates`, one study per family at its
+    rate (`adding_T500/lstm`)."""
+    rates = plan.adding[name].get("rates")
     if not rates:
-        return [(None, ADDING_FAMILIES, plan.grid, seeds)]
-    return [(f, (f,), (rates[f], rates[f], 1), seeds) for f in ADDING_FAMILIES]
+        return [(name, ADDING_FAMILIES, plan.grid)]
+    return [(f"{name}/{f}", (f,), (rates[f], rates[f], 1))
+            for f in ADDING_FAMILIES]
 
 
 def adding_rates_text(plan, name):
-    """The learning rates of one adding experiment, for the report."""
-    rates = plan.adding[name].get("rates")
-    if not rates:
+    """The learning rates of one adding experiment and where they come
+    from, for the report."""
+    spec = plan.adding[name]
+    if not spec.get("rates"):
         return ", ".join(f"{lr:.3g}" for lr in learning_rates(plan))
-    return "; ".join(f"{f} {lr:.3g}" for f, lr in rates.items())
+    text = "; ".join(f"{f} {lr:.3g}" for f, lr in spec["rates"].items())
+    return text + (f" ({spec['rates_source']})" if "rates_source" in spec else "")
 
 
 def learning_rates(plan):

@@ -27,31 +27,27 @@ LEARNED_FROM = 500
 CHANCE_MARGIN = 1.2
 
 
-def _adding_directories(plan, root, name):
-    """`[(directory, families, grid, seeds)]` of adding experiment `name`."""
-    return [(os.path.join(root, name, *filter(None, [key])), families, grid, seeds)
-            for key, families, grid, seeds in plans.adding_studies(plan, name)]
-
-
 def _adding(plan, root, name, figure_stem):
     spec = plan.adding[name]
     length, steps = spec["length"], spec["steps"]
+    seeds = plans.adding_seeds(plan, name)
+    study_plan = dataclasses.replace(plan, seeds=seeds)
     settings, records = None, []
     planned = done = 0
     complete = True
-    for directory, families, grid, seeds in _adding_directories(plan, root, name):
-        one = dataclasses.replace(plan, seeds=seeds)
+    for study, families, grid in plans.adding_studies(plan, name):
+        directory = os.path.join(root, study)
         these_settings, these = studies.read(directory)
         settings = settings or these_settings
         records += these
-        planned += studies.planned(families, grid, one)
+        planned += studies.planned(families, grid, study_plan)
         done += sum(r["status"] == "COMPLETED" for r in these)
         complete = complete and studies.is_complete(directory, families, steps,
-                                                    grid, one)
+                                                    grid, study_plan)
     out = {"T": length, "steps": steps,
            "directory": os.path.relpath(os.path.join(root, name),
                                         _results.RESULTS_DIR),
-           "per_family": bool(spec.get("rates")),
+           "per_family": bool(spec.get("rates")), "seeds": seeds,
            "planned": planned,
            "finished": done, "complete": complete, "families": {}}
     if settings is None:
@@ -266,16 +262,14 @@ def _budget_table(plan):
              "seeds | why this budget | expected to decide with | at most |",
              "|---|---|---|---|---|---|---|---|"]
     for name, spec in plan.adding.items():
-        studies_ = plans.adding_studies(plan, name)
+        seeds = plans.adding_seeds(plan, name)
         worst = sum(plans.study_seconds(families, spec["length"], spec["steps"],
                                         grid[2] * seeds)
-                    for _, families, grid, seeds in studies_)
-        rates = plans.adding_rates_text(plan, name)
-        if spec.get("rates"):
-            rates += f" ({plans.LONG_T_SOURCE})"
+                    for _, families, grid in plans.adding_studies(plan, name))
         lines.append(
-            f"| {name} | {spec['length']} | {spec['steps']} | {rates} | "
-            f"{studies_[0][3]} | {spec['reason']} | "
+            f"| {name} | {spec['length']} | {spec['steps']} | "
+            f"{plans.adding_rates_text(plan, name)} | "
+            f"{seeds} | {spec['reason']} | "
             f"{spec['deciding'] or '-'} | {plans.format_minutes(worst)} |")
     worst = sum(plans.study_seconds(plans.NP_FAMILIES, t, plan.np_steps, plan.seeds)
                 for t in plan.np_lengths) * len(plans.NP_TASKS)
@@ -372,9 +366,9 @@ def build(plan, root, units, mnist_path):
         adding[name], figure = _adding(plan, root, name, stem)
         if figure:
             figures.append(figure)
-        for directory, *_ in _adding_directories(plan, root, name):
-            if studies.read(directory)[1]:
-                report_lib.write_report(directory)
+        for study, *_ in plans.adding_studies(plan, name):
+            if studies.read(os.path.join(root, study))[1]:
+                report_lib.write_report(os.path.join(root, study))
     np_fixed, figure = _np_fixed(plan, root, stem)
     figures += [figure] if figure else []
     for study in np_fixed["studies"].values():
@@ -387,11 +381,10 @@ def build(plan, root, units, mnist_path):
 
     claims = []
     for name, data in adding.items():
-        seeds = plans.adding_studies(plan, name)[0][3]
-        budget = ((f"each family at one rate x {plans.count(seeds, 'seed')}, "
-                   if data["per_family"] else
-                   f"{plans.count(plan.grid[2], 'rate')} x "
-                   f"{plans.count(seeds, 'seed')}, ") + "{steps} steps")
+        seeds = plans.count(data["seeds"], "seed")
+        budget = ((f"each family at one rate x {seeds}, " if data["per_family"]
+                   else f"{plans.count(plan.grid[2], 'rate')} x {seeds}, ")
+                  + "{steps} steps")
         t = data["T"]
         ind = data["families"].get("indrnn")
         ours = "not run" if ind is None else (

@@ -211,9 +211,10 @@ def indrnn_verdict(summaries, steps, deciding, complete, threshold=THRESHOLD):
 
     Fisher's exact test on the success counts over every trial (the whole
     sweep where there is one: 3/3 against 0/3 gives p = 0.1, never clear;
-    4/4 against 0/4 gives 0.029). Both differences must be clear for "confirmed" (an
-    intersection of two tests, so no correction); "refuted" when IRNN or
-    LSTM succeeds at least as often as IndRNN (and at least once).
+    4/4 against 0/4 gives 0.029). Both differences must be clear for
+    "confirmed" (an intersection of two tests, so no correction); "refuted"
+    when IRNN or LSTM succeeds at least as often as IndRNN (and at least
+    once).
     """
     if not complete:
         return "undecided", "the study has not finished (rerun to resume it)"

@@ -108,11 +108,10 @@ def _study_unit(plan, name, experiment, directory, task, length, families,
 def make_units(plan, root, mnist_path):
     units = []
     for name, spec in plan.adding.items():
-        for key, families, grid, seeds in plans.adding_studies(plan, name):
+        study_plan = dataclasses.replace(plan, seeds=plans.adding_seeds(plan, name))
+        for study, families, grid in plans.adding_studies(plan, name):
             units.append(_study_unit(
-                dataclasses.replace(plan, seeds=seeds),
-                name if key is None else f"{name}/{key}", name,
-                os.path.join(root, name, *filter(None, [key])), "adding",
+                study_plan, study, name, os.path.join(root, study), "adding",
                 spec["length"], families, spec["steps"], grid))
     grid = (plan.np_learning_rate, plan.np_learning_rate, 1)
     for task in plans.NP_TASKS:
