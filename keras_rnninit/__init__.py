@@ -2,6 +2,7 @@
 
 # First: checks the Keras version before anything uses Keras.
 from keras_rnninit import _keras_compat  # noqa: F401  isort: skip
+from keras_rnninit import chrono
 from keras_rnninit import constraints
 from keras_rnninit import diagnostics
 from keras_rnninit import initializers
@@ -9,6 +10,7 @@ from keras_rnninit import layers
 from keras_rnninit import metrics
 from keras_rnninit import models
 from keras_rnninit import truncated_bptt
+from keras_rnninit.chrono import Chrono
 from keras_rnninit.constraints import RecurrentBound
 from keras_rnninit.constraints import recurrent_bound
 from keras_rnninit.initializers import IRNN

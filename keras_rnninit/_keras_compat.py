@@ -9,6 +9,7 @@ one line that says what to install otherwise.
 """
 
 import re
+import sys
 
 import keras
 
@@ -64,3 +65,26 @@ def set_variable_tracked(layer, variable, tracked):
             tracker.lock()
     elif not tracked and listed:
         layer._untrack_variable(variable)
+
+
+def layer_creating_weight(max_depth=32):
+    """The layer whose `build` is creating a weight right now, or None.
+
+    An initializer runs inside `Layer.add_weight`, called from the layer's
+    `build`; Keras's `LSTMCell` with `unit_forget_bias=True` calls it from a
+    function `build` defines, which closes over the cell. Either way the
+    first caller frame whose `self` is a layer names it (the initializer's
+    own frames are skipped: it is not a layer; TensorFlow runs the
+    initializer a dozen frames below `add_weight`). None when the initializer is
+    called directly, or when Keras creates the weight later, outside `build`
+    (a variable made in a stateless scope).
+    """
+    frame = sys._getframe(1)
+    for _ in range(max_depth):
+        if frame is None:
+            return None
+        owner = frame.f_locals.get("self")
+        if isinstance(owner, keras.layers.Layer):
+            return owner
+        frame = frame.f_back
+    return None

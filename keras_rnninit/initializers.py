@@ -1,4 +1,8 @@
-"""Recurrent-weight initializers for ReLU RNNs: IRNN, iRNN and np-RNN."""
+"""Recurrent-weight initializers for ReLU RNNs: IRNN, iRNN and np-RNN.
+
+The gate biases of LSTM and GRU (chrono initialization) are in
+`keras_rnninit.chrono`.
+"""
 
 import math
 import numbers
