@@ -5,6 +5,7 @@ from keras_rnninit import _keras_compat  # noqa: F401  isort: skip
 from keras_rnninit import chrono
 from keras_rnninit import constraints
 from keras_rnninit import diagnostics
+from keras_rnninit import families
 from keras_rnninit import initializers
 from keras_rnninit import layers
 from keras_rnninit import metrics

@@ -1,7 +1,7 @@
 """The built-in names the command lines list in `--help`, importable
 without Keras, so that `--help` answers at once.
 
-The registries (`keras_rnninit.models.FAMILIES`, `keras_rnninit.tasks`) are
+The registries (`keras_rnninit.families.FAMILIES`, `keras_rnninit.tasks`) are
 what a run checks its arguments against; the tests check that they list
 these names.
 """
@@ -19,6 +19,10 @@ FAMILIES = {
     "np-tanh": "tanh SimpleRNN, recurrent NPInit, inputs RandomWalkNormal",
     "tanh-rnn": "tanh SimpleRNN, recurrent Orthogonal, inputs GlorotUniform",
     "lstm": "LSTM, forget-gate bias 1 (unit_forget_bias), Orthogonal / Glorot",
+    "lstm-chrono": (
+        "LSTM, chrono gate biases Chrono(T_max), T_max the task's length "
+        "unless max_timesteps is set, Orthogonal / Glorot"
+    ),
     "indrnn": (
         "stacked ReLU IndRNN, u ~ U(0, gamma^(1/T)) clamped to gamma^(1/T),"
         " last layer u ~ U((1/gamma)^(1/T), gamma^(1/T)), inputs "
@@ -38,10 +42,10 @@ STRATEGIES = ("auto", "default", "mirrored", "multiworker", "tpu")
 def families():
     """Family name -> description: the registry's once it is loaded (it may
     hold families a program registered), else the built-ins above."""
-    models = sys.modules.get("keras_rnninit.models")
-    if models is None:
+    registry = sys.modules.get("keras_rnninit.families")
+    if registry is None:
         return dict(FAMILIES)
-    return {name: spec.description for name, spec in models.FAMILIES.items()}
+    return {name: spec.description for name, spec in registry.FAMILIES.items()}
 
 
 def tasks():

@@ -141,7 +141,8 @@ def test_with_zero_input_the_kept_state_decays_as_sigma_of_the_bias(layer, kwarg
         # [tau - 1, tau], tau = 1 / (1 - sigma) in [2, T].
         crossing = (trajectory > np.exp(-1)).sum(axis=0) + 1
         tau = 1.0 / (1.0 - kept)
-        assert np.all(crossing >= np.floor(tau - 1)) and np.all(crossing <= np.ceil(tau))
+        assert np.all(crossing >= np.floor(tau - 1))
+        assert np.all(crossing <= np.ceil(tau))
         assert crossing.min() <= 2 + 0.05 * T and crossing.max() >= 0.9 * T
 
 

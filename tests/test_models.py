@@ -58,7 +58,8 @@ def test_layers_are_stacked(family, task):
 def test_spec_declares_scale_hyperparameters():
     expected = {"irnn": "input_stddev", "irnn-scaled": "gain",
                 "np-rnn": "input_scale", "np-tanh": "input_scale",
-                "tanh-rnn": "recurrent_gain", "lstm": None, "indrnn": "gamma",
+                "tanh-rnn": "recurrent_gain", "lstm": None, "lstm-chrono": None,
+                "indrnn": "gamma",
                 "clockwork": None}
     assert {n: s.scale for n, s in FAMILIES.items()} == expected
     for spec in FAMILIES.values():
@@ -118,6 +119,26 @@ def test_lstm_forget_bias_one(task):
     bias = weights(layer, "bias")
     np.testing.assert_array_equal(bias[8:16], 1.0)  # gates i, f, c, o
     np.testing.assert_array_equal(bias[:8], 0.0)
+
+
+@pytest.mark.parametrize("max_timesteps, expected", [(None, T), (40, 40)])
+def test_lstm_chrono_biases_span_the_task_length(max_timesteps, expected, task):
+    # b_f = log(U), U ~ Uniform(1, T_max - 1), b_i = -b_f: every forget gate's
+    # time constant 1 / (1 - sigmoid(b_f)) = 1 + U lies in [2, T_max].
+    units = 200
+    layer = rnn_layers(build_model("lstm-chrono", task, units=units, seed=0,
+                                   max_timesteps=max_timesteps))[0]
+    assert layer.cell.unit_forget_bias is False
+    bias = weights(layer, "bias").astype(np.float64)
+    forget = bias[units:2 * units]
+    tau = 1.0 + np.exp(forget)
+    assert tau.min() >= 2.0 - 1e-5 and tau.max() <= expected + 1e-4
+    assert tau.max() > expected - 0.1 * expected
+    np.testing.assert_allclose(bias[:units], -forget)
+    np.testing.assert_array_equal(bias[2 * units:], 0.0)
+    plain = rnn_layers(build_model("lstm", task, units=units, seed=0))[0]
+    for name in ("kernel", "recurrent_kernel"):
+        np.testing.assert_array_equal(weights(layer, name), weights(plain, name))
 
 
 def test_indrnn_paper_range_and_bound(task):
