@@ -88,3 +88,16 @@ def layer_creating_weight(max_depth=32):
             return owner
         frame = frame.f_back
     return None
+
+
+def build_for_fit(model, batch):
+    """Builds what `fit` builds from its first batch, from `batch` instead.
+
+    A model whose compiled loss and metrics are not built yet makes `fit` (on
+    JAX and PyTorch) draw a batch from the training data and then start the
+    data over: a dataset that reshuffles or draws new examples on each pass
+    then trains on its second pass, and a model that is already built on its
+    first. Building from another batch (a validation batch) first makes the
+    training data a model sees the same either way.
+    """
+    model._symbolic_build(data_batch=tuple(batch))

@@ -23,6 +23,7 @@ import keras
 import keras_tuner
 
 from keras_rnninit import _interrupts
+from keras_rnninit import _keras_compat
 from keras_rnninit import objective as objective_lib
 from keras_rnninit.tuning import protocols
 from keras_rnninit.tuning.candidates import StudyError
@@ -395,8 +396,13 @@ class StudyTuner(keras_tuner.Tuner):
         if isinstance(validation, tuple):
             evaluate = dict(x=validation[0], y=validation[1],
                             batch_size=VALIDATION_BATCH)
+            first_batch = (validation[0][:VALIDATION_BATCH],
+                           validation[1][:VALIDATION_BATCH])
         else:
             evaluate = dict(x=validation)
+            first_batch = next(iter(validation.take(1).as_numpy_iterator()))
+        # A fresh model and a kept one must see the same training batches.
+        _keras_compat.build_for_fit(model, first_batch)
         initial = None
         if s.baseline is None:
             initial = _float(model.evaluate(verbose=0, return_dict=True, **evaluate)
