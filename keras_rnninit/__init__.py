@@ -10,6 +10,7 @@ from keras_rnninit import initializers
 from keras_rnninit import layers
 from keras_rnninit import metrics
 from keras_rnninit import models
+from keras_rnninit import schemes
 from keras_rnninit import truncated_bptt
 from keras_rnninit.chrono import Chrono
 from keras_rnninit.constraints import RecurrentBound

@@ -1,7 +1,8 @@
 """The built-in names the command lines list in `--help`, importable
 without Keras, so that `--help` answers at once.
 
-The registries (`keras_rnninit.families.FAMILIES`, `keras_rnninit.tasks`) are
+The registries (`keras_rnninit.families.FAMILIES`, `keras_rnninit.schemes`,
+`keras_rnninit.tasks`) are
 what a run checks its arguments against; the tests check that they list
 these names.
 """
@@ -30,6 +31,23 @@ FAMILIES = {
     ),
     "clockwork": "Clockwork RNN, modules with periods 1, 2, 4, ..., Orthogonal / Glorot",
 }
+# Initialization scheme (`keras_rnninit.schemes`): one line on what it sets.
+SCHEMES = {
+    "chrono": (
+        "LSTM and GRU: orthogonal recurrent kernel, chrono gate biases "
+        "(T_max: the layer's input length), unit_forget_bias off; other "
+        "layers unchanged (Tallec and Ollivier, 2018, arXiv 1804.11188)"
+    ),
+    "npinit": (
+        "every recurrent layer: NPInit recurrent kernel (per gate block), "
+        "RandomWalkNormal input kernel (np-RNN, Talathi and Vartak, 2015, "
+        "arXiv 1511.03771)"
+    ),
+    "irnn": (
+        "every recurrent layer: identity recurrent kernel (per gate block), "
+        "N(0, 0.001^2) input kernel (IRNN, Le et al., 2015, arXiv 1504.00941)"
+    ),
+}
 TASKS = ("adding", "multiplication", "copy", "mnist", "permuted-mnist", "digits",
          "waveform")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
@@ -48,7 +66,31 @@ def families():
     return {name: spec.description for name, spec in registry.FAMILIES.items()}
 
 
+def schemes():
+    """Scheme name -> description: the registry's once it is loaded, else
+    the built-ins above."""
+    registry = sys.modules.get("keras_rnninit.schemes")
+    if registry is None:
+        return dict(SCHEMES)
+    return {name: s.description for name, s in registry.SCHEMES.items()}
+
+
 def tasks():
     """Task names: the registry's once it is loaded, else the built-ins."""
     registry = sys.modules.get("keras_rnninit.tasks")
     return list(registry.names()) if registry is not None else list(TASKS)
+
+
+def unknown_name(kind, name, valid, listed_by="rnninit-tune --help"):
+    """The one line for a `kind` name that is not among `valid`: the closest
+    valid name, and where they are listed."""
+    import difflib
+
+    valid = list(valid)
+    text = str(name)
+    close = difflib.get_close_matches(text, valid, n=1, cutoff=0.6)
+    if not close:  # the same name in other letter case, or a prefix of one
+        close = [v for v in valid if v.lower() == text.lower()] or [
+            v for v in valid if len(text) >= 3 and v.startswith(text)]
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown {kind} {name!r}: {hint}{listed_by} lists them ({', '.join(valid)})."

@@ -44,7 +44,7 @@ def test_every_family_builds_and_trains_one_step(family, task):
     # (The recurrent kernel may get an exactly zero gradient in one step: with
     # IRNN's tiny inputs, few ReLU units are active at consecutive steps.)
     after = [weights(rnn, "kernel"), weights(head, "kernel")]
-    assert all(not np.array_equal(b, a) for b, a in zip(before, after))
+    assert all(not np.array_equal(b, a) for b, a in zip(before, after, strict=True))
 
 
 @pytest.mark.parametrize("family", ["lstm", "np-rnn", "clockwork"])
@@ -166,7 +166,7 @@ def test_clockwork_modules(task):
 def test_same_seed_same_weights(task):
     a = build_model("np-rnn", task, units=8, seed=7)
     b = build_model("np-rnn", task, units=8, seed=7)
-    for wa, wb in zip(a.weights, b.weights):
+    for wa, wb in zip(a.weights, b.weights, strict=True):
         np.testing.assert_array_equal(
             keras.ops.convert_to_numpy(wa), keras.ops.convert_to_numpy(wb)
         )

@@ -2,9 +2,11 @@
 
 A candidate is a name and a function that builds and compiles a fresh model
 for one trial. The built-in model families are candidates
-(`family_candidates`); so is a user's own model with its recurrent layers'
-initializer swapped (`initializer_candidates`), rebuilt from its config with
-`keras.models.clone_model`, nothing else changed.
+(`family_candidates`); so is a user's own model with an initialization
+scheme applied to its recurrent layers (`initializer_candidates`; a bare
+recurrent initializer is the scheme that sets the recurrent kernel alone),
+rebuilt from its config with `keras.models.clone_model`, nothing else
+changed.
 """
 
 import dataclasses
@@ -13,6 +15,7 @@ import json
 import keras
 
 from keras_rnninit import models
+from keras_rnninit import schemes as schemes_lib
 
 
 class StudyError(ValueError):
@@ -99,96 +102,54 @@ def resolve_initializer(identifier):
         try:
             identifier = json.loads(identifier)
         except json.JSONDecodeError as e:
-            raise StudyError(f"Initializer {identifier!r} is not valid JSON: {e}")
+            raise StudyError(
+                f"Initializer {identifier!r} is not valid JSON: {e}") from None
     try:
-        initializer = keras.initializers.get(identifier)
-    except (ValueError, TypeError) as e:
-        raise StudyError(
-            f"Unknown initializer {identifier!r}: {str(e).splitlines()[0]}"
-        ) from None
-    if initializer is None:
-        raise StudyError(f"Unknown initializer {identifier!r}.")
-    return initializer
+        return schemes_lib.resolve_initializer(identifier)
+    except ValueError as e:
+        raise StudyError(str(e)) from None
 
 
 def initializer_label(identifier):
     """A short report name for an initializer identifier."""
-    if isinstance(identifier, dict):
-        return identifier.get("class_name", "initializer")
-    text = str(identifier)
-    if text.lstrip().startswith("{"):
-        try:
-            return json.loads(text).get("class_name", text)
-        except json.JSONDecodeError:
-            return text
-    return text.split(">")[-1]
+    return schemes_lib.initializer_label(identifier)
 
 
-def _swap(config, initializer):
-    """Sets `recurrent_initializer` in a layer config and any nested cell or
-    wrapped layer; returns how many were set."""
-    count = 0
-    if "recurrent_initializer" in config:
-        config["recurrent_initializer"] = keras.initializers.serialize(
-            keras.initializers.get(keras.initializers.serialize(initializer))
-        )
-        count += 1
-    for key in ("cell", "layer", "backward_layer"):
-        nested = config.get(key)
-        if isinstance(nested, dict) and isinstance(nested.get("config"), dict):
-            count += _swap(nested["config"], initializer)
-    for nested in config.get("cells", None) or []:
-        if isinstance(nested, dict) and isinstance(nested.get("config"), dict):
-            count += _swap(nested["config"], initializer)
-    return count
+def resolve_scheme(identifier):
+    """The `schemes.Scheme` an identifier names: a scheme (`chrono`,
+    `scheme:chrono(max_timesteps=500)`, a config), or a Keras initializer
+    identifier, the scheme that sets only the recurrent kernel."""
+    try:
+        return schemes_lib.get(identifier)
+    except ValueError as e:
+        raise StudyError(str(e)) from None
 
 
-def _is_recurrent(layer):
-    return isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional))
+def with_scheme(model, scheme):
+    """`(copy, applied)`: `schemes.apply_scheme`, its errors a `StudyError`."""
+    try:
+        return schemes_lib.apply_scheme(model, scheme)
+    except ValueError as e:
+        raise StudyError(str(e)) from None
 
 
 def with_recurrent_initializer(model, initializer):
     """A copy of `model` whose recurrent layers use `initializer`.
 
-    Every `keras.layers.RNN` (SimpleRNN, LSTM, GRU, IndRNN, any RNN whose
-    cell has a `recurrent_initializer`), also inside `Bidirectional`, is
-    rebuilt from its config with the new initializer; every other layer is
-    rebuilt unchanged. The copy has fresh weights; compile it (`recompile`)
-    before training.
+    The scheme that sets only the recurrent kernel (`with_scheme`): every
+    `keras.layers.RNN` (SimpleRNN, LSTM, GRU, IndRNN, any RNN whose cell has
+    a `recurrent_initializer`), also inside `Bidirectional`, is rebuilt from
+    its config with the new initializer; every other layer is rebuilt
+    unchanged. The copy has fresh weights; compile it (`recompile`) before
+    training.
 
     Raises:
         StudyError: the model cannot be cloned (a subclassed model) or has
             no recurrent layer.
     """
-    if model.__class__.__name__ not in ("Sequential", "Functional"):
-        raise StudyError(
-            f"Model {model.name!r} is a subclassed {type(model).__name__}: its "
-            "layers cannot be rebuilt from config. Use a Sequential or "
-            "functional model."
-        )
-    swapped = []
-
-    def clone(layer):
-        config = layer.get_config()
-        if _is_recurrent(layer) and _swap(config, initializer):
-            swapped.append(layer.name)
-        return layer.__class__.from_config(config)
-
-    try:
-        copy = keras.models.clone_model(model, clone_function=clone)
-    except Exception as e:
-        raise StudyError(
-            f"Rebuilding {model.name!r} with the recurrent initializer "
-            f"{type(initializer).__name__} failed (after layers "
-            f"{swapped}): {str(e).strip().splitlines()[0]}"
-        ) from None
-    if not swapped:
-        raise StudyError(
-            f"Model {model.name!r} has no recurrent layer with a "
-            "recurrent_initializer (SimpleRNN, LSTM, GRU, IndRNN, "
-            "keras.layers.RNN(cell)): there is nothing to compare."
-        )
-    return copy
+    scheme = schemes_lib.Scheme.for_recurrent_initializer(
+        initializer, name=initializer_label(initializer))
+    return with_scheme(model, scheme)[0]
 
 
 def recompile(model, source, optimizer):
@@ -217,32 +178,42 @@ def _optimizer_for(source, hp):
 
 
 def initializer_candidates(model_fn, initializers):
-    """One candidate per initializer, over the user's `model_fn`.
+    """One candidate per initialization scheme, over the user's `model_fn`.
 
     Args:
         model_fn: `() -> compiled keras.Model` with at least one recurrent
-            layer. Called once per trial, under the trial's seed.
-        initializers: Keras initializer identifiers (`"orthogonal"`,
-            `"identity"`, `"keras_rnninit>NPInit"`, a config dict or its
-            JSON text).
+            layer. Called once per build (each trial, under the trial's
+            seed); the first call happens here, to say what each scheme
+            sets in which layer.
+        initializers: schemes (`"chrono"`, `"npinit"`, `"irnn"`,
+            `"chrono(max_timesteps=500)"`, `"scheme:NAME"`, a scheme config
+            or a `schemes.Scheme`) and Keras initializer identifiers
+            (`"orthogonal"`, `"identity"`, `"keras_rnninit>NPInit"`, a config
+            dict or its JSON text), which set the recurrent kernel only.
+
+    Each candidate's description names what its scheme set in each layer.
     """
-    candidates = []
-    labels = [initializer_label(i) for i in initializers]
+    resolved = [resolve_scheme(i) for i in initializers]
+    labels = [scheme.label for scheme in resolved]
     if len(set(labels)) != len(labels):
         raise StudyError(f"An initializer is listed twice: {labels}")
-    for identifier, label in zip(initializers, labels):
-        resolve_initializer(identifier)
+    # One model says what each scheme sets in which layer. It is also the
+    # first build's source, so that model_fn runs once per build as before
+    # (the copy's weights are new either way: the source is a template).
+    spare = [model_fn()]
+    candidates = []
+    for scheme in resolved:
+        _, applied = with_scheme(spare[0], scheme)
 
-        def build(hp, seed, identifier=identifier):
-            source = model_fn()
-            model = with_recurrent_initializer(
-                source, resolve_initializer(identifier)
-            )
+        def build(hp, seed, scheme=scheme):
+            source = spare.pop() if spare else model_fn()
+            model, _ = with_scheme(source, scheme)
             return recompile(model, source, _optimizer_for(source, hp))
 
         candidates.append(Candidate(
-            name=label, build=build,
-            description=f"the model's recurrent layers initialized with {label}",
+            name=scheme.label, build=build,
+            description=(f"{scheme.description}. Set: "
+                         f"{schemes_lib.describe_applied(applied)}"),
             optimizer=None,
         ))
     return candidates

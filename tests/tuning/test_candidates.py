@@ -46,7 +46,7 @@ def test_every_recurrent_layer_gets_the_initializer_and_nothing_else_changes():
     for name, kernel in recurrent_kernels(copy).items():
         np.testing.assert_allclose(keras.ops.convert_to_numpy(kernel), 0.25,
                                    err_msg=name)
-    for old, new in zip(model.layers, copy.layers):
+    for old, new in zip(model.layers, copy.layers, strict=True):
         a, b = old.get_config(), new.get_config()
         for config in (a, b):
             config.pop("name", None)
@@ -116,7 +116,8 @@ def test_a_subclassed_model_is_refused_with_a_reason():
 
 def test_an_initializer_that_does_not_fit_a_layer_names_it():
     with pytest.raises(StudyError, match="Orthogonal failed"):
-        with_recurrent_initializer(functional_model(), resolve_initializer("orthogonal"))
+        with_recurrent_initializer(functional_model(),
+                                   resolve_initializer("orthogonal"))
 
 
 def test_recompile_keeps_loss_metrics_and_takes_the_new_optimizer():
@@ -148,3 +149,58 @@ def test_initializer_candidates_keep_the_users_optimizer_with_the_trial_rate():
 def test_an_initializer_listed_twice_is_refused():
     with pytest.raises(StudyError, match="twice"):
         initializer_candidates(functional_model, ["orthogonal", "Orthogonal"][:1] * 2)
+
+
+def lstm_gru_model():
+    inputs = keras.Input((7, 2))
+    x = keras.layers.LSTM(4, return_sequences=True, name="lstm")(inputs)
+    x = keras.layers.GRU(5, name="gru")(x)
+    model = keras.Model(inputs, keras.layers.Dense(1, name="head")(x))
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+    return model
+
+
+def test_schemes_and_initializers_are_candidates_side_by_side():
+    candidates = initializer_candidates(
+        lstm_gru_model, ["orthogonal", "chrono", "scheme:npinit",
+                         "chrono(max_timesteps=300)"])
+    assert [c.name for c in candidates] == [
+        "orthogonal", "chrono", "npinit", "chrono(max_timesteps=300)"]
+    # Each description names what went into which weight of which layer.
+    assert "Set: lstm (LSTM): recurrent_initializer Orthogonal(" in (
+        candidates[0].description)
+    assert "bias" not in candidates[0].description.split("Set:")[1]
+    chrono = candidates[1].description
+    assert "lstm (LSTM): recurrent_initializer Orthogonal(" in chrono
+    assert "bias_initializer Chrono(max_timesteps=7," in chrono
+    assert "unit_forget_bias False; gru (GRU): " in chrono
+    assert "max_timesteps=300" in candidates[3].description
+    model = candidates[1].build({"learning_rate": 0.01, "optimizer": None}, 0)
+    lstm = model.get_layer("lstm").cell
+    forget = keras.ops.convert_to_numpy(lstm.bias)[4:8]
+    assert lstm.unit_forget_bias is False
+    assert np.all(1 + np.exp(forget) <= 7 + 1e-4) and not np.allclose(forget, 1.0)
+    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == (
+        pytest.approx(0.01))
+
+
+def test_a_scheme_listed_twice_is_refused():
+    with pytest.raises(StudyError, match="twice"):
+        initializer_candidates(lstm_gru_model, ["chrono", "scheme:chrono"])
+
+
+def test_a_scheme_that_does_not_apply_is_refused_before_any_trial():
+    def simple():
+        model = keras.Sequential([keras.Input((4, 2)), keras.layers.SimpleRNN(3),
+                                  keras.layers.Dense(1)])
+        model.compile(optimizer="adam", loss="mse")
+        return model
+
+    with pytest.raises(StudyError, match="no recurrent layer that scheme 'chrono'"):
+        initializer_candidates(simple, ["orthogonal", "chrono"])
+
+
+@pytest.mark.parametrize("identifier", ["chrono(T=5)", "nothing_known"])
+def test_a_bad_scheme_name_is_one_study_error(identifier):
+    with pytest.raises(StudyError, match="(?i)scheme"):
+        initializer_candidates(lstm_gru_model, [identifier])
