@@ -8,7 +8,7 @@ model with them, nothing else changed, and says what it set in which layer.
 ```python
 copy, applied = apply_scheme(model, "chrono")
 describe_applied(applied)
-# "lstm (LSTM): recurrent_initializer Orthogonal(gain=1.0, seed=None),
+# "lstm (LSTM): recurrent_initializer Orthogonal(seed=None, gain=1.0),
 #  bias_initializer Chrono(max_timesteps=50, seed=None, layer=None),
 #  unit_forget_bias False"
 ```
@@ -37,6 +37,8 @@ import re
 import keras
 
 from keras_rnninit import catalog
+from keras_rnninit import chrono  # registers keras_rnninit>Chrono
+from keras_rnninit import initializers  # noqa: F401  and NPInit, IRNN, ...
 
 # A scheme's key for each weight, and the layer-config key it sets.
 WEIGHTS = {
@@ -136,8 +138,9 @@ class Scheme:
     """What an initialization scheme sets in each kind of recurrent layer.
 
     Args:
-        name: the name a study and its report use. Not a Keras initializer
-            identifier (see the module docstring).
+        name: the name a study and its report use; a registered scheme's
+            name is never a Keras initializer identifier (see the module
+            docstring).
         description: one line for `--help` and the report.
         layers: `{kind: {weight: initializer}}`. A kind is one of
             `LAYER_KINDS` (`"lstm"`, `"gru"`, `"simple_rnn"`, `"indrnn"`,
@@ -203,9 +206,7 @@ class Scheme:
                 layers[kind][weight] = identifier
         object.__setattr__(self, "layers", layers)
         if self.max_timesteps is not None:
-            from keras_rnninit.chrono import Chrono
-
-            Chrono(self.max_timesteps)  # the same check and message
+            chrono.Chrono(self.max_timesteps)  # the same check and message
 
     @classmethod
     def for_recurrent_initializer(cls, identifier, name=None):
@@ -325,10 +326,6 @@ def register_scheme(scheme, overwrite=False):
         scheme = Scheme.from_config(scheme)
     if not isinstance(scheme, Scheme):
         raise ValueError(f"`scheme` must be a Scheme. Received: scheme={scheme!r}")
-    if "(" in scheme.name:
-        raise ValueError(
-            f"Register the scheme without arguments. Received: {scheme.name!r}"
-        )
     if is_keras_initializer(scheme.name):
         raise ValueError(
             f"A scheme cannot be named {scheme.name!r}: that is a Keras "
