@@ -67,6 +67,18 @@ def use_fused(value):
     return value
 
 
+def scan(value):
+    """IndRNN's `scan`: 'auto', 'sequential' or 'parallel'."""
+    if not isinstance(value, str) or value not in (
+        "auto", "sequential", "parallel"
+    ):
+        raise ValueError(
+            "Argument `scan` must be 'auto', 'sequential' or 'parallel'. "
+            f"Received: scan={value!r}"
+        )
+    return value
+
+
 def positive_number(value, name, allow_none=False):
     """A finite number above 0."""
     if value is None and allow_none:

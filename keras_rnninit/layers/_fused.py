@@ -6,7 +6,8 @@ to Keras's autodiff (so the input and kernel gradients, stacked layers and
 `return_sequences` come for free), and only the recurrence
 `h_t = act(z_t + R(h_{t-1}))` runs in a compiled loop with a hand-written
 backward pass. The loops live in one module per backend
-(`_fused_tensorflow`, `_fused_jax`), behind the same functions:
+(`_fused_tensorflow`, `_fused_jax`, `_fused_torch`), behind the same
+functions:
 
 - `indrnn(z, u, h0, mask, activation, return_sequences, training,
   kernel=None, bias=None)`
@@ -17,7 +18,9 @@ backward pass. The loops live in one module per backend
 Masked steps keep the previous state. The backward pass stores one
 `(batch, steps, units)` tensor, the states, which are also the outputs.
 With few input features, `indrnn` takes `x`, `kernel` and `bias` and
-computes `z_t` in the loop, so that no `(batch, steps, units)` `z` is stored.
+computes `z_t` in the loop, so that no `(batch, steps, units)` `z` is stored
+(a module with `PROJECTS_INPUTS = True` takes them at any width). IndRNN's
+other path, the exact parallel scan, is backend-agnostic (`_parallel_scan`).
 """
 
 import importlib
@@ -31,7 +34,7 @@ from keras_rnninit import _checks
 
 # Activations whose derivative the backward pass writes from the output.
 FUSED_ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
-FUSED_BACKENDS = ("tensorflow", "jax")
+FUSED_BACKENDS = ("tensorflow", "jax", "torch")
 # With this many input features or fewer, `x W` is cheaper to compute
 # where it is used than to store for all steps.
 FEW_FEATURES = 4
@@ -165,9 +168,9 @@ class FusedRNN(keras.layers.RNN):
         """Which outputs are the state (1) and which are zeros (0)."""
         if self.zero_output_for_mask:
             return mask
-        if keras.backend.backend() == "tensorflow":
-            # TensorFlow's loop starts from a zero "last output": steps
-            # before the first unmasked one output zeros.
+        if keras.backend.backend() in ("tensorflow", "torch"):
+            # TensorFlow's and torch's loops start from a zero "last
+            # output": steps before the first unmasked one output zeros.
             return ops.cast(ops.cumsum(mask, axis=1) > 0, mask.dtype)
         return None
 

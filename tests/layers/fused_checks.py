@@ -6,9 +6,8 @@ import keras
 import numpy as np
 
 BACKEND = keras.backend.backend()
-HAS_FUSED = BACKEND in ("tensorflow", "jax")
-# On torch both models run the generic loop: the same checks still run.
-FUSED = True if HAS_FUSED else "auto"
+# Every backend has a fused path: `use_fused=True` warns on a fallback.
+FUSED = True
 
 
 def to_numpy(x):
@@ -118,7 +117,7 @@ def assert_fused_equals_generic(
     randomize(fused, rng)
     generic.set_weights(fused.get_weights())
     with warnings.catch_warnings():
-        warnings.simplefilter("error" if HAS_FUSED else "ignore", UserWarning)
+        warnings.simplefilter("error", UserWarning)
         outs_f, grads_f = outputs_and_gradients(fused, inputs, training)
     outs_g, grads_g = outputs_and_gradients(generic, inputs, training)
     assert len(grads_f) == len(grads_g) > 0

@@ -16,7 +16,6 @@ from helpers import assert_reload_matches
 from helpers import run_layer_test
 
 BACKEND = keras.backend.backend()
-HAS_FUSED = BACKEND in ("tensorflow", "jax")
 PATHS = ["auto", False]
 
 
@@ -276,7 +275,6 @@ def test_forbidden_blocks_get_no_gradient_and_stay_zero(use_fused, rng, tmp_path
     assert np.all(trained[~forbidden] != rec[~forbidden])
 
 
-@pytest.mark.skipif(not HAS_FUSED, reason="no fused loop on this backend")
 @pytest.mark.parametrize(
     "activation, go_backwards",
     [("tanh", False), ("relu", True), ("sigmoid", False), (None, True)],
@@ -298,7 +296,6 @@ def test_fused_path_equals_generic_path(go_backwards, activation, rng):
         np.testing.assert_allclose(a, b, atol=1e-5)
 
 
-@pytest.mark.skipif(not HAS_FUSED, reason="no fused loop on this backend")
 def test_fused_path_equals_generic_path_with_dropout_and_state(rng):
     x = rng.normal(size=(3, 8, 4)).astype("float32")
     h0 = rng.normal(size=(3, 6)).astype("float32")
@@ -320,8 +317,7 @@ def test_use_fused_true_warns_when_unusable(rng):
     x = rng.normal(size=(2, 4, 2)).astype("float32")
     layer = Clockwork(4, periods=[1, 2], recurrent_dropout=0.5,
                       use_fused=True)
-    reason = "recurrent_dropout" if HAS_FUSED else "backend"
-    with pytest.warns(UserWarning, match=f"use_fused=True.*{reason}"):
+    with pytest.warns(UserWarning, match="use_fused=True.*recurrent_dropout"):
         layer(x, training=True)
 
 

@@ -13,7 +13,6 @@ from keras_rnninit.layers.indrnn import IndRNN
 from keras_rnninit.layers.indrnn import IndRNNCell
 
 BACKEND = keras.backend.backend()
-HAS_FUSED = BACKEND in ("tensorflow", "jax")
 B, T, F, N = 3, 6, 2, 4
 
 
@@ -299,7 +298,6 @@ def test_fused_stateful_equals_generic(rng):
     assert not np.allclose(results[0][0][0], results[0][0][1])
 
 
-@pytest.mark.skipif(not HAS_FUSED, reason="no fused path on this backend")
 def test_fused_with_dropout_equals_generic(rng):
     x = inputs(rng)
     outs = []
@@ -318,10 +316,6 @@ def test_use_fused_true_warns_with_the_reason(rng):
     import warnings
 
     x = inputs(rng)
-    if not HAS_FUSED:
-        with pytest.warns(UserWarning, match=f"{BACKEND} backend"):
-            IndRNN(N, use_fused=True)(x)
-        return
     layer = IndRNN(N, activation="softplus", use_fused=True)
     with pytest.warns(UserWarning, match="use_fused=True.*softplus"):
         layer(x)
