@@ -32,6 +32,14 @@ data = tasks + [
 # (scikit-learn) and PED-ANOVA evaluators.
 importance = ["optuna>=3.6,<6", "scikit-learn>=1.3"]
 notebooks = ["matplotlib>=3.7", "ipykernel>=6"]
+# The documentation site (`mkdocs build --strict`): Material theme, the API
+# reference from the docstrings, the notebooks rendered without running.
+docs = [
+    "mkdocs>=1.6,<2",
+    "mkdocs-material>=9.5,<10",
+    "mkdocstrings[python]>=0.26,<2",
+    "mkdocs-jupyter>=0.25,<1",
+]
 test = sorted(
     set(
         ["pytest>=8,<10", "pytest-timeout>=2.3", "nbmake>=1.5,<2"]
@@ -51,7 +59,10 @@ setup(
     ),
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
-    license="Apache-2.0",
+    license_expression="Apache-2.0",
+    license_files=["LICENSE"],
+    keywords=["keras", "rnn", "irnn", "indrnn", "clockwork-rnn", "initialization",
+              "hyperparameter-sensitivity", "keras-tuner"],
     python_requires=">=3.10",
     packages=find_packages(include=["keras_rnninit", "keras_rnninit.*"]),
     py_modules=["keras_rnninit_cli"],
@@ -69,6 +80,7 @@ setup(
         "torch": ["torch>=2.4,<2.15"],
         "notebooks": notebooks,
         "test": test,
+        "docs": docs,
     },
     entry_points={
         "console_scripts": [
@@ -76,10 +88,15 @@ setup(
             "rnninit-train=keras_rnninit_cli:train",
         ],
     },
+    # No project URLs: the project has no public home page or repository yet.
     classifiers=[
+        "Development Status :: 3 - Alpha",
+        "Intended Audience :: Science/Research",
+        "Intended Audience :: Developers",
+        "Operating System :: OS Independent",
         "Programming Language :: Python :: 3",
+        "Programming Language :: Python :: 3 :: Only",
         "Framework :: Keras",
         "Topic :: Scientific/Engineering :: Artificial Intelligence",
-        "License :: OSI Approved :: Apache Software License",
     ],
 )
