@@ -19,6 +19,8 @@ INTERRUPTED = (130, 143)  # SIGINT, SIGTERM: see keras_rnninit/_interrupts.py
 
 
 def tune():
+    # Every usage error is one line, given before a backend is imported.
+    _light("keras_rnninit.tuning.cli").check_command_line(sys.argv[1:])
     return _main("keras_rnninit.tuning.cli", _tune_parser)
 
 

@@ -79,3 +79,18 @@ def tasks():
     """Task names: the registry's once it is loaded, else the built-ins."""
     registry = sys.modules.get("keras_rnninit.tasks")
     return list(registry.names()) if registry is not None else list(TASKS)
+
+
+def unknown_name(kind, name, valid, listed_by="rnninit-tune --help"):
+    """The one line for a `kind` name that is not among `valid`: the closest
+    valid name, and where they are listed."""
+    import difflib
+
+    valid = list(valid)
+    text = str(name)
+    close = difflib.get_close_matches(text, valid, n=1, cutoff=0.6)
+    if not close:  # the same name in other letter case, or a prefix of one
+        close = [v for v in valid if v.lower() == text.lower()] or [
+            v for v in valid if len(text) >= 3 and v.startswith(text)]
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown {kind} {name!r}: {hint}{listed_by} lists them ({', '.join(valid)})."

@@ -295,10 +295,12 @@ def main(argv=None):
             **model_kwargs,
         )
     except KeyboardInterrupt as e:
+        command = _interrupts.program("rnninit-train", "keras_rnninit.train") + [
+            a for a in argv if a != "--resume"] + ["--resume"]
         return _interrupts.stopped(
-            e, "rnninit-train", argv,
+            e, "rnninit-train",
             f"the last finished epoch is saved in {output_dir}",
-            resume_argv=["--resume"])
+            _interrupts.pasteable(command, keras.backend.backend()))
     print(format_result(result))
     if result["solved_step"] is not None:
         print(

@@ -127,7 +127,10 @@ def test_an_interrupted_run_stops_cleanly_and_says_how_to_resume(
     assert process.returncode == code, err[-2000:]
     assert "Traceback" not in err
     assert f"saved in {out}" in err
-    assert "To resume: rnninit-train --family irnn" in err and "--resume" in err
+    command = err.split("To resume: ", 1)[1].strip()
+    assert command.startswith(f"cd {os.getcwd()} && KERAS_BACKEND=")
+    assert "-m keras_rnninit.train --family irnn" in command
+    assert command.endswith("--resume")
 
 
 def test_a_signal_swallowed_by_a_gc_callback_still_stops_training(tmp_path):

@@ -6,6 +6,7 @@ import os
 import shlex
 import signal
 import sys
+import tempfile
 import time
 
 from keras_rnninit import _interrupts
@@ -78,10 +79,38 @@ def _number(kind, low=None, high=None, above=None):
 COUNT = _number(int, low=1)
 FINITE = _number(float)
 
+
+class Parser(argparse.ArgumentParser):
+    """argparse with a usage error in one line, and one more that points to
+    --help (argparse prints the whole usage first)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n"
+                     f"Try '{self.prog} --help' for the flags.\n")
+
+
+def fail(message, code=2):
+    """Stops with one line: `rnninit-tune: error: message`."""
+    print(f"rnninit-tune: error: {message}", file=sys.stderr, flush=True)
+    sys.exit(code)
+
+
+def choice(kind, valid):
+    """An argparse type: one of `valid`, else `unknown`'s line."""
+
+    def parse(text):
+        if text not in valid:
+            raise argparse.ArgumentTypeError(catalog.unknown_name(kind, text, valid))
+        return text
+
+    parse.__name__ = kind
+    return parse
+
+
 def search_parser():
     task_names = ", ".join(catalog.tasks())
     family_names = ", ".join(catalog.families())
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="rnninit-tune",
         description=(
             "Measure how sensitive each RNN initialization is to its "
@@ -134,14 +163,16 @@ def search_parser():
     g.add_argument("--objective", default="val_loss",
                    help="the Keras log to read for --model, e.g. val_loss, "
                         "val_accuracy (default: %(default)s)")
-    g.add_argument("--direction", choices=("min", "max"), default=None,
+    g.add_argument("--direction", type=choice("direction", ("min", "max")),
+                   default=None, metavar="{min,max}",
                    help="whether lower (min) or higher (max) --objective is "
                         "better (default: max for accuracy, else min)")
     g.add_argument("--baseline", type=FINITE, default=None,
                    help="the objective of a trivial model, for --model "
                         "(default: each trial's objective at initialization)")
     g = p.add_argument_group("protocol")
-    g.add_argument("--protocol", choices=catalog.PROTOCOLS, default="sweep",
+    g.add_argument("--protocol", type=choice("protocol", catalog.PROTOCOLS),
+                   default="sweep", metavar="{" + ",".join(catalog.PROTOCOLS) + "}",
                    help="sweep: a learning-rate grid x seeds, everything else at "
                         "its default; random: random configurations x seeds, "
                         "with hyperparameter importance (default: %(default)s)")
@@ -158,7 +189,8 @@ def search_parser():
                    help="random protocol: configurations per candidate "
                         "(default: %(default)s)")
     g.add_argument("--optimizer", default=None,
-                   choices=("adam", "sgd", "rmsprop", "paper"),
+                   type=choice("optimizer", catalog.OPTIMIZERS + ("paper",)),
+                   metavar="{" + ",".join(catalog.OPTIMIZERS + ("paper",)) + "}",
                    help="one optimizer for every family, so that only the "
                         "initialization differs; 'paper' gives each family its "
                         "paper's (SGD for IRNN and np-RNN, Adam for IndRNN). "
@@ -210,7 +242,8 @@ def search_parser():
                         "trial, 2: also Keras's progress inside each trial "
                         "(default: %(default)s)")
     g = p.add_argument_group("distribution")
-    g.add_argument("--strategy", choices=catalog.STRATEGIES, default="auto",
+    g.add_argument("--strategy", type=choice("strategy", catalog.STRATEGIES),
+                   default="auto", metavar="{" + ",".join(catalog.STRATEGIES) + "}",
                    help="how each trial trains: auto (mirrored on 2+ GPUs, TPU "
                         "when reachable, else default), default (one device), "
                         "mirrored, multiworker (needs TF_CONFIG), tpu. "
@@ -234,7 +267,7 @@ def search_parser():
 
 
 def report_parser():
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="rnninit-tune report",
         description="Rebuild the sensitivity report (JSON, Markdown, PNG) of a "
                     "finished or partial study directory, and print its table.",
@@ -258,7 +291,7 @@ def _value(text):
     return text
 
 
-def _task_kwargs(args, parser):
+def _task_kwargs(args):
     from keras_rnninit import tasks
 
     accepted = tasks.parameters(args.task) if args.task in tasks.names() else {}
@@ -269,11 +302,16 @@ def _task_kwargs(args, parser):
         kwargs["num_train"] = args.num_train
     if args.num_validation is not None:
         kwargs["num_validation"] = args.num_validation
-    for item in args.task_arg:
-        if "=" not in item:
-            parser.error(f"--task-arg needs KEY=VALUE. Received: {item!r}")
-        key, value = item.split("=", 1)
-        if not key.strip():
+    kwargs.update(args.task_arguments)
+    return kwargs
+
+
+def _task_arguments(items, parser):
+    """The `--task-arg KEY=VALUE` items as a dict of parsed values."""
+    kwargs = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        if not _ or not key.strip():
             parser.error(f"--task-arg needs KEY=VALUE. Received: {item!r}")
         kwargs[key.strip()] = _value(value)
     return kwargs
@@ -281,19 +319,119 @@ def _task_kwargs(args, parser):
 
 def _space(args, parser):
     from keras_rnninit.tuning.space import SearchSpace
+    from keras_rnninit.tuning.space import SpaceError
 
-    space = SearchSpace.from_file(args.space) if args.space else SearchSpace()
-    config = space.to_dict()
-    if args.clipnorms is not None:
-        try:
-            config["clipnorm"] = _floats(args.clipnorms)
-        except ValueError:
-            parser.error(f"--clipnorms needs numbers V,V,... Received: {args.clipnorms!r}")
-    if args.optimizers is not None:
-        config["optimizer"] = _csv(args.optimizers)
-    if args.no_init_scale:
-        config["init_scale"] = False
-    return SearchSpace.from_dict(config)
+    try:
+        space = SearchSpace.from_file(args.space) if args.space else SearchSpace()
+        config = space.to_dict()
+        if args.clipnorms is not None:
+            try:
+                config["clipnorm"] = _floats(args.clipnorms)
+            except ValueError:
+                parser.error("--clipnorms needs numbers V,V,... Received: "
+                             f"{args.clipnorms!r}")
+        if args.optimizers is not None:
+            config["optimizer"] = _csv(args.optimizers)
+        if args.no_init_scale:
+            config["init_scale"] = False
+        return SearchSpace.from_dict(config)
+    except SpaceError as e:
+        parser.error(str(e))
+
+
+def default_directory(args):
+    """`rnninit_runs/<task>`, or `rnninit_runs/<module>.<function>` for
+    `--model`: a model function of the same name in another module is
+    another study."""
+    if not args.model:
+        return os.path.join("rnninit_runs", args.task)
+    module, function = args.model.split(":")
+    if module.endswith(".py"):
+        module = os.path.splitext(os.path.basename(module))[0]
+    return os.path.join("rnninit_runs", f"{module}.{function}")
+
+
+def directory_problem(directory):
+    """Why a study cannot be written to `directory`, or None."""
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        return f"--directory {directory} is a file, not a directory"
+    existing = os.path.abspath(directory)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        return f"--directory {directory}: {existing} is a file, not a directory"
+    try:
+        tempfile.TemporaryFile(dir=existing).close()
+    except OSError as e:
+        return f"--directory {directory} is not writable ({e.strerror} in {existing})"
+    return None
+
+
+def _reference(text, flag):
+    module, sep, function = text.partition(":")
+    if not sep or not module or not function or ":" in function:
+        return (f"{flag} needs MODULE:FUNCTION, e.g. my_models:make_model. "
+                f"Received: {text!r}")
+    return None
+
+
+def check_arguments(args, parser):
+    """Checks everything in `args` that needs no backend, so that a usage
+    error is one line and comes at once; fills in what the run reads
+    (`learning_rate_range`, `search_space`, `task_arguments`, `directory`)."""
+    try:
+        low, high = _floats(args.learning_rate)
+    except ValueError:
+        parser.error(f"--learning-rate needs LOW,HIGH. Received: {args.learning_rate!r}")
+    if not (0 < low <= high < math.inf):
+        parser.error("--learning-rate needs 0 < LOW <= HIGH, finite. Received: "
+                     f"{args.learning_rate!r}")
+    args.learning_rate_range = (low, high)
+    if args.eval_every > args.steps:
+        parser.error(f"--eval-every ({args.eval_every}) must not exceed --steps "
+                     f"({args.steps}).")
+    if args.model:
+        for text, flag in ((args.model, "--model"), (args.data, "--data")):
+            if text is None:
+                parser.error("--model needs --data MODULE:FUNCTION too.")
+            problem = _reference(text, flag)
+            if problem:
+                parser.error(problem)
+        if not _csv(args.initializers):
+            parser.error("--initializers names no initializer. Received: "
+                         f"{args.initializers!r}")
+    else:
+        if args.data:
+            parser.error("--data goes with --model.")
+        if args.task not in catalog.tasks():
+            parser.error(catalog.unknown_name("task", args.task, catalog.tasks()))
+        families = _csv(args.families)
+        if not families:
+            parser.error(f"--families names no family. Received: {args.families!r}")
+        for family in families:
+            if family not in catalog.families():
+                parser.error(catalog.unknown_name("family", family, catalog.families()))
+    args.task_arguments = _task_arguments(args.task_arg, parser)
+    args.search_space = _space(args, parser)
+    args.directory = args.directory or default_directory(args)
+    problem = directory_problem(args.directory)
+    if problem:
+        parser.error(problem)
+
+
+def check_command_line(argv):
+    """Parses and checks a command line before any backend is imported;
+    exits 2 with one line on a usage error. Returns `(parser, args)`."""
+    if argv[:1] == ["report"]:
+        parser = report_parser()
+        args = parser.parse_args(argv[1:])
+        if not os.path.isdir(args.directory):
+            parser.error(f"{args.directory} is not a directory.")
+        return parser, args
+    parser = search_parser()
+    args = parser.parse_args(argv)
+    check_arguments(args, parser)
+    return parser, args
 
 
 def _set_distributed_env(args):
@@ -337,25 +475,18 @@ def print_report(directory, threshold=None):
     return report
 
 
-def _settings(args, parser):
-    try:
-        low, high = _floats(args.learning_rate)
-    except ValueError:
-        parser.error(f"--learning-rate needs LOW,HIGH. Received: {args.learning_rate!r}")
-    if not (0 < low <= high < math.inf):
-        parser.error("--learning-rate needs 0 < LOW <= HIGH, finite. Received: "
-                     f"{args.learning_rate!r}")
+def _settings(args):
     settings = dict(
         protocol=args.protocol,
         learning_rates=args.learning_rates,
-        learning_rate_range=(low, high),
+        learning_rate_range=args.learning_rate_range,
         seeds=args.seeds,
         trials=args.trials,
         steps=args.steps,
         eval_every=args.eval_every,
         clipnorm=args.clipnorm,
         seed=args.seed,
-        space=_space(args, parser),
+        space=args.search_space,
     )
     # Families: one optimizer for all unless --optimizer paper; a user's
     # model: its own optimizer unless --optimizer names one.
@@ -365,8 +496,9 @@ def _settings(args, parser):
     return settings
 
 
-def run(args, parser):
-    """Runs the study `args` describe; returns its directory."""
+def run(args):
+    """Runs the study `args` (checked by `check_arguments`) describe;
+    returns its directory."""
     from keras_rnninit.tuning import strategy as strategy_lib
     from keras_rnninit.tuning import studies
 
@@ -380,7 +512,7 @@ def run(args, parser):
     tf_strategy, jax_distribution = strategy_lib.select_strategy(args.strategy)
     if jax_distribution is not None:
         keras.distribution.set_distribution(jax_distribution)
-    settings = _settings(args, parser)
+    settings = _settings(args)
     log = print if args.verbose else (lambda *a, **k: None)
     common = dict(
         overwrite=args.overwrite, tf_strategy=tf_strategy, log=log,
@@ -390,73 +522,92 @@ def run(args, parser):
     if args.model:
         from keras_rnninit.tuning import user_code
 
-        if not args.data:
-            parser.error("--model needs --data MODULE:FUNCTION too.")
         model_fn = user_code.load_function(args.model, "--model")
         data_fn = user_code.load_function(args.data, "--data")
         direction = args.direction or (
             "max" if "acc" in args.objective else "min")
-        directory = args.directory or os.path.join(
-            "rnninit_runs", args.model.split(":")[-1])
-        if not _csv(args.initializers):
-            parser.error("--initializers names no initializer. Received: "
-                         f"{args.initializers!r}")
         study = studies.study_initializers(
-            directory, model_fn, data_fn, _csv(args.initializers),
+            args.directory, model_fn, data_fn, _csv(args.initializers),
             objective=args.objective, direction=direction,
             threshold=args.threshold, baseline=args.baseline,
             description=f"{args.model}, recurrent initializers",
             **common, **settings,
         )
     else:
-        if args.data:
-            parser.error("--data goes with --model.")
-        directory = args.directory or os.path.join("rnninit_runs", args.task)
-        if not _csv(args.families):
-            parser.error(f"--families names no family. Received: {args.families!r}")
         study = studies.study_families(
-            directory, task=args.task, task_kwargs=_task_kwargs(args, parser),
+            args.directory, task=args.task, task_kwargs=_task_kwargs(args),
             families=_csv(args.families), units=args.units, layers=args.layers,
             threshold=args.threshold, **common, **settings,
         )
     return study.directory
 
 
+def resume_command(argv, directory, backend=None):
+    """The command that, pasted into a fresh shell, resumes this study: the
+    same arguments with `--directory` explicit and without `--overwrite`,
+    in this working directory, on the study's backend."""
+    import keras
+
+    args = [a for a in argv if a != "--overwrite"]
+    if not any(a == "--directory" or a.startswith("--directory=") for a in args):
+        args += ["--directory", directory]
+    return _interrupts.pasteable(
+        _interrupts.program("rnninit-tune", "keras_rnninit.tuning") + args,
+        backend or keras.backend.backend())
+
+
+def _saved(directory):
+    """'11 of 18 trials saved in DIR', read from the directory."""
+    from keras_rnninit.tuning import study as study_lib
+
+    try:
+        settings = study_lib.load_settings(directory)
+    except Exception:  # stopped before the study was recorded
+        return f"nothing saved yet in {directory}"
+    done = len(study_lib.finished_trials(directory))
+    return f"{done} of {settings.planned_trials} trials saved in {directory}"
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
+    parser, args = check_command_line(argv)
     _quiet.import_tensorflow()
-    if argv and argv[0] == "report":
-        parser = report_parser()
-        args = parser.parse_args(argv[1:])
-        from keras_rnninit.tuning.candidates import StudyError
+    from keras_rnninit.tuning import identity
+    from keras_rnninit.tuning.candidates import StudyError
 
+    if argv[:1] == ["report"]:
         try:
             print_report(args.directory, args.threshold)
         except StudyError as e:
-            parser.error(str(e))
+            fail(str(e))
         return 0
 
-    parser = search_parser()
-    args = parser.parse_args(argv)
     _start_timeout(args.timeout)
     if args.cpu_replicas:
         _split_cpu(args.cpu_replicas)
     _set_distributed_env(args)
-    from keras_rnninit.tuning.candidates import StudyError
-    from keras_rnninit.tuning.space import SpaceError
     from keras_rnninit.tuning.strategy import StrategyError
+    from keras_rnninit.tuning.study import StudyWriteError
     from keras_rnninit.tuning.study import is_worker
 
     started = time.time()
     _interrupts.handle_signals()
     try:
-        directory = run(args, parser)
-    except (SpaceError, StrategyError, StudyError) as e:
-        parser.error(str(e))
+        directory = run(args)
+    except identity.StudyMismatch as e:
+        if e.recorded_backend is None:
+            fail(str(e))
+        fail(f"{e} Resume it with: "
+             f"{resume_command(argv, args.directory, e.recorded_backend)}")
+    except (StrategyError, StudyError) as e:
+        fail(str(e))
+    except StudyWriteError as e:
+        fail(f"{e}; {_saved(args.directory)}: free space (or fix the "
+             "permissions) and rerun the same command to resume.", code=1)
     except KeyboardInterrupt as e:
         return _interrupts.stopped(
-            e, "rnninit-tune", argv, "finished trials are saved in "
-            f"{args.directory or 'the study directory'}")
+            e, "rnninit-tune", _saved(args.directory),
+            resume_command(argv, args.directory))
     if is_worker():
         print(f"worker {os.environ['KERASTUNER_TUNER_ID']} done in "
               f"{time.time() - started:.0f} s")

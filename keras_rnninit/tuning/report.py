@@ -255,9 +255,7 @@ def build_report(directory, threshold=None):
     settings = load_settings(directory)
     threshold = settings.threshold if threshold is None else float(threshold)
     records = read_results(directory)
-    planned = settings.seeds * (
-        settings.learning_rates if settings.protocol == "sweep" else settings.trials
-    )
+    planned = settings.planned_trials // len(settings.candidates)
     summaries, trials = {}, {}
     for name in settings.candidates:
         mine = [r for r in records if r["candidate"] == name]

@@ -149,8 +149,11 @@ def study_families(directory, task="adding", task_kwargs=None, families=(),
             validation_sets[seed] = _validation(t.validation)
         return t.train, validation_sets[seed]
 
+    context = {"task": task, "task_arguments": dict(task_kwargs or {}),
+               "batch_size": batch_size, "units": units, "layers": layers}
     run_study(study, candidates, data, overwrite=overwrite,
-              tf_strategy=tf_strategy, log=log, fit_verbose=fit_verbose)
+              tf_strategy=tf_strategy, log=log, fit_verbose=fit_verbose,
+              context=context)
     return study
 
 
@@ -239,7 +242,8 @@ def study_initializers(directory, model_fn, data, initializers,
         return train, _validation(validation)
 
     run_study(study, candidates, data_for, overwrite=overwrite,
-              tf_strategy=tf_strategy, log=log, fit_verbose=fit_verbose)
+              tf_strategy=tf_strategy, log=log, fit_verbose=fit_verbose,
+              context={"batch_size": batch_size})
     return study
 
 

@@ -11,8 +11,10 @@ took) or at the first NaN / inf, and writes `result.json` beside
 keras-tuner's `trial.json`: its hyperparameters, seed, curve and timings.
 """
 
+import contextlib
 import dataclasses
 import glob
+import io
 import json
 import math
 import os
@@ -25,14 +27,18 @@ import keras_tuner
 from keras_rnninit import _interrupts
 from keras_rnninit import _keras_compat
 from keras_rnninit import objective as objective_lib
+from keras_rnninit.tuning import distributed
+from keras_rnninit.tuning import identity as identity_lib
+from keras_rnninit.tuning import oracle as oracle_lib
 from keras_rnninit.tuning import protocols
 from keras_rnninit.tuning.candidates import StudyError
 from keras_rnninit.tuning.compiled_models import CompiledModels
+from keras_rnninit.tuning.oracle import RESULT_FILE
+from keras_rnninit.tuning.oracle import PlanOracle
 from keras_rnninit.tuning.space import SearchSpace
 
 STUDY_FILE = "study.json"
 PROJECT = "trials"
-RESULT_FILE = "result.json"
 # Large enough to take few calls, small enough to stay in cache: on CPU, 1000
 # sequences validate 1.6x faster in batches of 250 than in one batch.
 VALIDATION_BATCH = 250
@@ -130,6 +136,14 @@ class StudySettings:
             raise StudyError("The study needs a success threshold (--threshold).")
 
     @property
+    def planned_trials(self):
+        """How many trials the plan holds: candidates x configurations x
+        seeds."""
+        per_candidate = (self.learning_rates if self.protocol == "sweep"
+                         else self.trials)
+        return len(self.candidates) * per_candidate * self.seeds
+
+    @property
     def grid(self):
         return protocols.learning_rate_grid(
             *self.learning_rate_range, self.learning_rates
@@ -180,106 +194,96 @@ def load_settings(directory):
         return StudySettings.from_dict(json.load(f)["settings"])
 
 
-def _prepare_directory(settings, overwrite):
+def _prepare_directory(settings, current, overwrite, log):
+    """Checks a rerun against the study the directory holds (or starts a new
+    one there) and records the settings and identity in `study.json`."""
     path = os.path.join(settings.directory, STUDY_FILE)
     if overwrite and os.path.isdir(settings.directory):
         shutil.rmtree(settings.directory)
     if os.path.exists(path):
-        previous = load_settings(settings.directory).defining()
-        current = settings.defining()
-        if previous != current:
-            changed = sorted(
-                k for k in set(previous) | set(current)
-                if previous.get(k) != current.get(k)
-            )
-            raise StudyError(
-                f"{settings.directory} holds a different study (differs in: "
-                f"{', '.join(changed)}). Re-run with --overwrite to start over, "
-                "or choose another --directory."
-            )
-    os.makedirs(settings.directory, exist_ok=True)
-    with open(path, "w") as f:
-        json.dump({"settings": settings.to_dict(),
-                   "backend": keras.backend.backend(),
-                   "keras": keras.__version__}, f, indent=2)
+        with open(path) as f:
+            stored = json.load(f)
+        recorded = stored.get("identity")
+        if recorded is None:
+            recorded = {
+                "settings": StudySettings.from_dict(stored["settings"]).defining(),
+                "backend": stored.get("backend"),
+            }
+            log(f"note: {settings.directory} was made before studies recorded "
+                "their models, data and library versions; they are recorded "
+                "now and checked on every later run.")
+        for line in identity_lib.check(settings.directory, recorded, current):
+            log(line)
+    with _writing(settings.directory):
+        os.makedirs(settings.directory, exist_ok=True)
+        _write_json(path, {"settings": settings.to_dict(),
+                           "backend": keras.backend.backend(),
+                           "keras": keras.__version__,
+                           "identity": current})
 
 
-class PlanOracle(keras_tuner.Oracle):
-    """A keras-tuner oracle that serves a fixed plan of trials, in order.
+class StudyWriteError(keras_tuner.errors.FatalError):
+    """A study's file could not be written (a full disk, a read-only
+    directory): the study stops, every finished trial kept."""
 
-    A planned trial that finished, or that is running or queued for retry by
-    keras-tuner (interrupted), is never served again; one orphaned by a
-    worker that died is; so a resumed study runs
-    exactly the trials an uninterrupted one would, the interrupted one again
-    with its own hyperparameters. A trial that failed with an error in an
-    earlier run is tried once more in each new run.
-    """
 
-    def __init__(self, entries, objective, **kwargs):
-        super().__init__(
-            objective=objective,
-            # Room for a new run's retries of earlier failures.
-            max_trials=10 * len(entries),
-            # A trial that raises is recorded as failed; the study goes on.
-            max_consecutive_failed_trials=10 * len(entries) + 1, **kwargs,
-        )
-        self.entries = entries
-        self._served = set()
+@contextlib.contextmanager
+def _writing(directory):
+    """Turns a failed write under `directory` into a `StudyWriteError`,
+    which stops the search (keras-tuner would record a failed trial and go
+    on)."""
+    try:
+        yield
+    except OSError as e:
+        raise StudyWriteError(
+            f"writing to {directory} failed: {e.strerror or e}") from e
 
-    def reload(self):
-        # A kill while keras-tuner writes a trial.json leaves it torn: that
-        # trial did not finish, so it is set aside and planned again.
-        for path in glob.glob(os.path.join(self._project_dir, "trial_*", "trial.json")):
-            try:
-                with open(path) as f:
-                    json.load(f)
-            except ValueError:
-                os.replace(path, path + ".torn")
-        oracle_file = self._get_oracle_fname()
+
+def _write_json(path, value):
+    """Writes `value` to `path` whole or not at all (a kill or a full disk
+    leaves the previous file)."""
+    temporary = f"{path}.{os.getpid()}.tmp"
+    try:
+        with open(temporary, "w") as f:
+            json.dump(value, f, indent=1)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def finished_trials(directory):
+    """The keys (`protocols.entry_key`) of the trials that finished: those
+    whose `result.json` was written, the last thing a trial does."""
+    keys = set()
+    for path in glob.glob(os.path.join(directory, PROJECT, "trial_*", RESULT_FILE)):
         try:
-            with open(oracle_file) as f:
-                json.load(f)
-        except ValueError:
-            # Torn the same way: the plan and the trials' own files hold
-            # everything a resume needs, so the state is written afresh.
-            os.replace(oracle_file, oracle_file + ".torn")
-            for path in glob.glob(os.path.join(self._project_dir, "trial_*",
-                                               "trial.json")):
-                trial = keras_tuner.engine.trial.Trial.load(path)
-                self.trials[trial.trial_id] = trial
-            self.start_order = sorted(self.trials)
-            self.end_order = sorted(t for t, trial in self.trials.items()
-                                    if trial.status != "RUNNING")
-            self.save()
-        super().reload()
+            with open(path) as f:
+                keys.add(protocols.entry_key(json.load(f)["hyperparameters"]))
+        except (OSError, ValueError, KeyError):
+            continue  # torn by a kill: not finished
+    return keys
 
-    def set_state(self, state):
-        known = set(self.trials)
-        state = dict(state)
-        state["ongoing_trials"] = {
-            tuner: trial_id for tuner, trial_id in state["ongoing_trials"].items()
-            if trial_id in known}
-        state["retry_queue"] = [t for t in state["retry_queue"] if t in known]
-        super().set_state(state)
 
-    def populate_space(self, trial_id):
-        # A trial counts if it finished, runs now (on any worker), or waits
-        # in keras-tuner's retry queue; one left "RUNNING" by a worker that
-        # died and was not restarted under its id is served again.
-        alive = {t.trial_id for t in self.ongoing_trials.values()}
-        alive.update(self._retry_queue)
-        done = {
-            protocols.entry_key(trial.hyperparameters.values)
-            for trial in self.trials.values()
-            if trial.hyperparameters.values
-            and (trial.status == "COMPLETED" or trial.trial_id in alive)
-        }
-        for values in self.entries:
-            key = protocols.entry_key(values)
-            if key not in done and key not in self._served:
-                self._served.add(key)
-                return {"status": "RUNNING", "values": dict(values)}
-        return {"status": "STOPPED"}
+def current_identity(settings, candidates, entries, data, context=None):
+    """The identity of the study `settings` plans (`identity.study_identity`):
+    each candidate's model as built for its first planned trial, and the
+    first trial's data."""
+    first = {}
+    for values in entries:
+        first.setdefault(values["candidate"], values)
+    models = {
+        c.name: c.build(dict(first[c.name]),
+                        protocols.training_seed(settings.seed, first[c.name]["seed"]))
+        for c in candidates if c.name in first
+    }
+    seed = protocols.training_seed(settings.seed, entries[0]["seed"])
+    # As a trial does: a dataset's shuffle order depends on the global seed.
+    keras.utils.set_random_seed(seed)
+    train, validation = data(seed)
+    return identity_lib.study_identity(
+        settings, models, identity_lib.describe_data(train, validation),
+        keras.backend.backend(), context)
 
 
 class TrialMonitor(keras.callbacks.Callback):
@@ -382,6 +386,14 @@ class StudyTuner(keras_tuner.Tuner):
     def run_trial(self, trial, *args, **kwargs):
         s = self.settings
         hp = dict(trial.hyperparameters.values)
+        earlier = oracle_lib.read_result(self.get_trial_dir(trial.trial_id), hp)
+        if earlier is not None:
+            # It finished before a kill that came before keras-tuner heard.
+            self.log(f"{hp['candidate']} lr={hp['learning_rate']:.3g} "
+                     f"seed={hp['seed']}: finished earlier; completed from its "
+                     f"{RESULT_FILE}")
+            return {s.objective: oracle_lib.reported_objective(
+                earlier, s.baseline, s.direction)}
         seed = protocols.training_seed(s.seed, hp["seed"])
         start = time.perf_counter()
         keras.utils.set_random_seed(seed)
@@ -443,18 +455,12 @@ class StudyTuner(keras_tuner.Tuner):
             },
         }
         trial_dir = self.get_trial_dir(trial.trial_id)
-        os.makedirs(trial_dir, exist_ok=True)
-        with open(os.path.join(trial_dir, RESULT_FILE), "w") as f:
-            json.dump(result, f, indent=1)
+        with _writing(trial_dir):
+            os.makedirs(trial_dir, exist_ok=True)
+            _write_json(os.path.join(trial_dir, RESULT_FILE), result)
         self._log_trial(result)
-        # keras-tuner needs a finite objective: a diverged trial reports the
-        # worst finite value; result.json keeps that it diverged.
-        reported = result["value"]
-        if reported is None:
-            reported = s.baseline if s.baseline is not None else (
-                initial if initial is not None else 1e30
-                * (1 if s.direction == "min" else -1))
-        return {s.objective: float(reported)}
+        return {s.objective: oracle_lib.reported_objective(
+            result, s.baseline, s.direction)}
 
     def _log_trial(self, result):
         # Counted from the directory: a worker's oracle is a remote client.
@@ -505,14 +511,20 @@ def _reuse_compiled_programs(directory):
 
 
 def is_worker():
-    return "KERASTUNER_ORACLE_IP" in os.environ and (
-        os.environ.get("KERASTUNER_TUNER_ID", "").lower() != "chief"
-    )
+    """Whether this process is a worker of a distributed study
+    (`distributed.role`)."""
+    role = distributed.role()
+    return role is not None and not role.is_chief
 
 
 def run_study(settings, candidates, data, overwrite=False, tf_strategy=None,
-              log=print, fit_verbose=0):
+              log=print, fit_verbose=0, context=None):
     """Runs (or resumes) a study; returns its directory.
+
+    A rerun in a directory that holds a study resumes it when it is the
+    same study (`identity`: the settings, `context`, the backend, every
+    candidate's model and compile config, the data and the libraries'
+    releases), and is refused with one line naming the difference otherwise.
 
     Args:
         settings: a `StudySettings`.
@@ -523,6 +535,8 @@ def run_study(settings, candidates, data, overwrite=False, tf_strategy=None,
         tf_strategy: a `tf.distribute.Strategy` each trial builds under.
         log: where the one-line-per-trial progress goes.
         fit_verbose: Keras `fit` verbosity inside each trial.
+        context: what else decides the trials, as JSON data (the task and
+            its arguments, the batch size): part of the identity.
     """
     names = tuple(c.name for c in candidates)
     if names != settings.candidates:
@@ -530,27 +544,41 @@ def run_study(settings, candidates, data, overwrite=False, tf_strategy=None,
             f"The candidates {list(names)} do not match the settings' "
             f"{list(settings.candidates)}."
         )
+    entries = settings.plan(candidates)
+    current = current_identity(settings, candidates, entries, data, context)
     if is_worker():
         os.makedirs(settings.directory, exist_ok=True)
     else:
-        _prepare_directory(settings, overwrite)
+        _prepare_directory(settings, current, overwrite, log)
+        finished = len(finished_trials(settings.directory) & {
+            protocols.entry_key(values) for values in entries})
+        if finished == len(entries):
+            log(f"{settings.directory}: all {finished} trials finished; "
+                "nothing to run.")
+        elif finished:
+            log(f"{settings.directory}: resuming, {finished} of {len(entries)} "
+                f"trials finished, {len(entries) - finished} to run.")
     _reuse_compiled_programs(os.path.join(settings.directory, "compiled"))
-    entries = settings.plan(candidates)
     oracle = PlanOracle(
         entries, keras_tuner.Objective(settings.objective, settings.direction),
         seed=settings.seed,
     )
-    tuner = StudyTuner(
-        oracle, settings, candidates, data, log=log, fit_verbose=fit_verbose,
-        directory=settings.directory, project_name=PROJECT, overwrite=False,
-        distribution_strategy=tf_strategy,
-    )
+    # keras-tuner prints "Reloading Tuner from ..." itself: the lines above
+    # say what is resumed.
+    with contextlib.redirect_stdout(io.StringIO()):
+        tuner = StudyTuner(
+            oracle, settings, candidates, data, log=log,
+            fit_verbose=fit_verbose, directory=settings.directory,
+            project_name=PROJECT, overwrite=False,
+            distribution_strategy=tf_strategy,
+        )
     oracle_file = os.path.join(settings.directory, PROJECT, "oracle.json")
     if not is_worker() and not tuner.oracle.trials and os.path.exists(oracle_file):
         # keras-tuner reloads a project from the tuner's own state file: a
         # chief resuming a study that another tuner id ran would start over.
         tuner.oracle.reload()
-    tuner.search(verbose=0)
+    with _writing(settings.directory):  # keras-tuner's own files
+        tuner.search(verbose=0)
     if not is_worker():
         # The chief's saved oracle otherwise still lists its last trial as
         # running, and a re-run would train it again.

@@ -174,7 +174,7 @@ def test_an_interrupted_study_resumes_to_the_same_answer(tmp_path, user_module):
 
     def interrupted():
         calls.append(1)
-        if len(calls) == 4:  # the preflight, then the third trial
+        if len(calls) == 5:  # the preflight, the identity, the third trial
             raise KeyboardInterrupt
         return user_module.make_model()
 
@@ -199,7 +199,7 @@ def test_a_different_study_in_the_same_directory_is_refused(tmp_path, user_modul
     common = dict(objective="val_mse", threshold=1e-9, log=lambda *a: None)
     study_initializers(d, user_module.make_model, user_module.load, ["orthogonal"],
                        **dict(TINY, seeds=1), **common)
-    with pytest.raises(StudyError, match="differs in: seeds.*--overwrite"):
+    with pytest.raises(StudyError, match="the setting seeds changed: 1 -> 2.*--overwrite"):
         study_initializers(d, user_module.make_model, user_module.load,
                            ["orthogonal"], **TINY, **common)
 
@@ -270,7 +270,7 @@ def test_failed_trials_are_reported_and_run_again_on_resume(tmp_path, user_modul
 
     def broken_once():
         calls.append(1)
-        if len(calls) == 3:  # the preflight, a trial, then this trial
+        if len(calls) == 4:  # the preflight, the identity, a trial, this one
             raise RuntimeError("out of memory")
         return user_module.make_model()
 
@@ -294,7 +294,7 @@ def test_a_study_where_every_trial_failed_still_writes_its_report(tmp_path, user
 
     def always_broken():
         calls.append(1)
-        if len(calls) > 1:  # the preflight passes, every trial fails
+        if len(calls) > 2:  # the preflight and identity pass, every trial fails
             raise RuntimeError("out of memory")
         return user_module.make_model()
 

@@ -83,13 +83,16 @@ def test_a_registered_task_and_family_appear_in_the_cli(capsys):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--families", "irnn,gru-magic"], "Unknown family 'gru-magic'"),
-        (["--task", "sorting"], "Unknown task 'sorting'"),
+        (["--families", "irnn,gru-magic"], "unknown family 'gru-magic'"),
+        (["--families", "irnn,np-rnm"], "did you mean 'np-rnn'?"),
+        (["--task", "sorting"], "unknown task 'sorting'"),
+        (["--task", "Adding"], "did you mean 'adding'?"),
         (["--learning-rate", "1e-2,1e-3"], "--learning-rate needs 0 < LOW <= HIGH"),
         (["--seeds", "0"], "argument --seeds: expected an integer >= 1"),
-        (["--protocol", "grid"], "invalid choice"),
+        (["--protocol", "grid"], "unknown protocol 'grid'"),
+        (["--optimizer", "adm"], "did you mean 'adam'?"),
         (["--strategy", "tpu"], "tpu"),
-        (["--eval-every", "50"], "must not exceed steps"),
+        (["--eval-every", "50"], "must not exceed --steps"),
         (["--threshold", "0.5"], "wrong side of the trivial baseline"),
         (["--threshold", "-1"], "-1 can never be reached: val_mse is never below 0"),
         (["--data", "x:y"], "--data goes with --model"),
@@ -101,7 +104,8 @@ def test_bad_flags_exit_2_with_a_clear_error(args, message, tmp_path, capsys):
         cli.main(TINY + ["--directory", str(tmp_path / "d")] + args)
     assert info.value.code == 2
     err = capsys.readouterr().err
-    assert message in err and "Traceback" not in err
+    assert message in err.splitlines()[0] and "Traceback" not in err
+    assert len(err.strip().splitlines()) <= 2, err
 
 
 def test_report_of_a_non_study_directory_exits_2(tmp_path, capsys):
@@ -249,8 +253,14 @@ def test_an_interrupt_stops_cleanly_and_says_how_to_resume(
     _, err = process.communicate(timeout=60)
     assert process.returncode == code, err[-2000:]
     assert "Traceback" not in err
-    assert f"To resume: rnninit-tune {' '.join(args[:4])}" in err
-    out = run_cli(args, subprocess_env)
+    saved = len(stored(d))
+    assert f"stopped; {saved} of 8 trials saved in {d}" in err
+    command = err.split("To resume: ", 1)[1].strip()
+    assert f"KERAS_BACKEND={BACKEND}" in command
+    # Pasted into a fresh shell: no KERAS_BACKEND, another directory.
+    out = subprocess.run(["bash", "-c", command], cwd="/", capture_output=True,
+                         text=True, timeout=600,
+                         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
     assert out.returncode == 0, out.stderr[-2000:]
     assert len(stored(d)) == 8
 
@@ -354,6 +364,9 @@ def test_a_wrong_value_of_any_flag_is_one_line_and_exit_2(
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err
-    last = err.strip().splitlines()[-1]
-    assert last.startswith("rnninit-tune: error:"), err
-    assert flag in last or repr(value) in last or value in last, last
+    lines = err.strip().splitlines()
+    # One line, and at most one more that points to --help.
+    assert len(lines) <= 2 and lines[1:] in ([], ["Try 'rnninit-tune --help' for the flags."]), err
+    first = lines[0]
+    assert first.startswith("rnninit-tune: error:"), err
+    assert flag in first or repr(value) in first or value in first, first
