@@ -20,7 +20,9 @@ INTERRUPTED = (130, 143)  # SIGINT, SIGTERM: see keras_rnninit/_interrupts.py
 
 def tune():
     # Every usage error is one line, given before a backend is imported.
-    _light("keras_rnninit.tuning.cli").check_command_line(sys.argv[1:])
+    cli = _light("keras_rnninit.tuning.cli")
+    _, args = cli.check_command_line(sys.argv[1:])
+    cli.split_cpu(args)  # --cpu-replicas: before the backend starts
     return _main("keras_rnninit.tuning.cli", _tune_parser)
 
 

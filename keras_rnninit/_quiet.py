@@ -23,12 +23,20 @@ _NOISE = re.compile(
 )
 
 
-def import_tensorflow():
-    """Imports TensorFlow (if installed), dropping its start-up log lines."""
+def import_tensorflow(cpu_devices=None):
+    """Imports TensorFlow (if installed), dropping its start-up log lines.
+
+    Args:
+        cpu_devices: split the CPU into this many logical devices first
+            (`--cpu-replicas`): TensorFlow fixes its devices at its first
+            operation, which this import runs.
+    """
     if "tensorflow" in sys.modules:
+        if cpu_devices:
+            _split_cpu(sys.modules["tensorflow"], cpu_devices)
         return
     if os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
-        _import()
+        _import(cpu_devices)
         return
     # 3, not 2: on its TensorFlow backend, every Keras RNN's graph makes
     # grappler log harmless "empty op name" lines at error level while the
@@ -39,7 +47,7 @@ def import_tensorflow():
         saved = os.dup(2)
         os.dup2(captured.fileno(), 2)
         try:
-            _import()
+            _import(cpu_devices)
         finally:
             os.dup2(saved, 2)
             os.close(saved)
@@ -49,11 +57,20 @@ def import_tensorflow():
                     print(line, file=sys.stderr)
 
 
-def _import():
+def _import(cpu_devices=None):
     try:
         import tensorflow as tf
     except ImportError:
         return
+    if cpu_devices:
+        _split_cpu(tf, cpu_devices)
     # Probing the devices and loading tf.data print more of the same.
     tf.config.list_physical_devices()
     tf.data.Dataset.range(1)
+
+
+def _split_cpu(tf, devices):
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    config = [tf.config.LogicalDeviceConfiguration()] * devices
+    if len(tf.config.get_logical_device_configuration(cpu) or [None]) != devices:
+        tf.config.set_logical_device_configuration(cpu, config)

@@ -12,6 +12,8 @@ import time
 from keras_rnninit import _interrupts
 from keras_rnninit import _quiet
 from keras_rnninit import catalog
+from keras_rnninit.tuning import distributed
+from keras_rnninit.tuning import strategy as strategy_lib
 
 DEFAULT_FAMILIES = "irnn,irnn-scaled,np-rnn"
 DEFAULT_INITIALIZERS = "glorot_uniform,orthogonal,identity,keras_rnninit>NPInit"
@@ -37,12 +39,17 @@ hyperparameters and seed, so the answer is the one an uninterrupted study
 gives. --overwrite starts over.
 
 Distributed study with keras-tuner's chief and workers (one directory,
-shared by all processes):
+shared by all processes; start them in any order):
   rnninit-tune --tuner-id chief  --oracle-port 8000 ...   # the oracle
   rnninit-tune --tuner-id tuner0 --oracle-port 8000 ...   # a worker
+The chief's id is 'chief'; each worker's is its own name without 'chief'.
 --oracle-ip defaults to 127.0.0.1. The same can be set with
 KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT.
-Give every process a --timeout: a worker whose chief is gone waits for it.
+A worker runs the chief's command with another --tuner-id (any other
+difference is refused). The trial of a worker that dies goes to another
+worker; a chief that dies stops its workers within seconds: start the chief,
+then the workers, again with the same commands to resume. On one machine,
+workers save time only while it has more cores than busy processes.
 """
 
 
@@ -249,12 +256,15 @@ def search_parser():
                         "mirrored, multiworker (needs TF_CONFIG), tpu. "
                         "TensorFlow uses tf.distribute; JAX uses "
                         "keras.distribution.DataParallel (default: %(default)s)")
-    g.add_argument("--cpu-replicas", type=COUNT, default=None,
-                   help="split the CPU into N logical devices (TensorFlow), e.g. "
-                        "to try --strategy mirrored on a machine without GPUs")
+    g.add_argument("--cpu-replicas", type=COUNT, default=None, metavar="N",
+                   help="split the CPU into N devices for --strategy mirrored "
+                        "(TensorFlow's logical devices, JAX's host devices), "
+                        "e.g. to try data parallelism on a machine without "
+                        "GPUs; not on PyTorch")
     g.add_argument("--tuner-id", default=None,
-                   help="keras-tuner distributed study: 'chief' for the oracle, "
-                        "any other name for a worker (sets KERASTUNER_TUNER_ID)")
+                   help="keras-tuner distributed study: 'chief' for the chief "
+                        "(the oracle), or a worker's own name without 'chief', "
+                        "e.g. tuner0 (sets KERASTUNER_TUNER_ID)")
     g.add_argument("--oracle-ip", default=None,
                    help="the chief's address (default: 127.0.0.1 when "
                         "--tuner-id is given)")
@@ -262,7 +272,8 @@ def search_parser():
                    help="the chief's port (default: 8000 when --tuner-id is "
                         "given)")
     g.add_argument("--timeout", type=_number(float, above=0), default=None, metavar="SECONDS",
-                   help="stop with an error after this wall-clock time")
+                   help="stop with an error after this wall-clock time (a "
+                        "worker waits for a chief that has not started yet)")
     return p
 
 
@@ -417,6 +428,13 @@ def check_arguments(args, parser):
     problem = directory_problem(args.directory)
     if problem:
         parser.error(problem)
+    problem = strategy_lib.check_cpu_replicas(args.cpu_replicas, args.strategy)
+    if problem:
+        parser.error(problem)
+    try:
+        distributed.check_arguments(args)
+    except distributed.DistributedError as e:
+        parser.error(str(e))
 
 
 def check_command_line(argv):
@@ -435,21 +453,14 @@ def check_command_line(argv):
 
 
 def _set_distributed_env(args):
-    if args.tuner_id is None:
-        return
-    os.environ["KERASTUNER_TUNER_ID"] = args.tuner_id
-    os.environ["KERASTUNER_ORACLE_IP"] = args.oracle_ip or "127.0.0.1"
-    port = args.oracle_port if args.oracle_port is not None else 8000
-    os.environ["KERASTUNER_ORACLE_PORT"] = str(port)
+    os.environ.update(distributed.environment(args))
 
 
-def _split_cpu(replicas):
-    import tensorflow as tf
-
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(
-        cpu, [tf.config.LogicalDeviceConfiguration()] * replicas
-    )
+def split_cpu(args):
+    """`--cpu-replicas`: splits the CPU before the backend starts, which
+    fixes its devices."""
+    if getattr(args, "cpu_replicas", None):
+        strategy_lib.split_cpu(args.cpu_replicas)
 
 
 def _start_timeout(seconds):
@@ -568,9 +579,21 @@ def _saved(directory):
     return f"{done} of {settings.planned_trials} trials saved in {directory}"
 
 
+def _left(directory):
+    """How many planned trials have no result in `directory`."""
+    from keras_rnninit.tuning import study as study_lib
+
+    try:
+        planned = study_lib.load_settings(directory).planned_trials
+    except Exception:  # stopped before the study was recorded
+        return "all"
+    return planned - len(study_lib.finished_trials(directory))
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     parser, args = check_command_line(argv)
+    split_cpu(args)
     _quiet.import_tensorflow()
     from keras_rnninit.tuning import identity
     from keras_rnninit.tuning.candidates import StudyError
@@ -583,8 +606,6 @@ def main(argv=None):
         return 0
 
     _start_timeout(args.timeout)
-    if args.cpu_replicas:
-        _split_cpu(args.cpu_replicas)
     _set_distributed_env(args)
     from keras_rnninit.tuning.strategy import StrategyError
     from keras_rnninit.tuning.study import StudyWriteError
@@ -599,11 +620,17 @@ def main(argv=None):
             fail(str(e))
         fail(f"{e} Resume it with: "
              f"{resume_command(argv, args.directory, e.recorded_backend)}")
-    except (StrategyError, StudyError) as e:
+    except (StrategyError, StudyError, distributed.DistributedError) as e:
         fail(str(e))
     except StudyWriteError as e:
         fail(f"{e}; {_saved(args.directory)}: free space (or fix the "
              "permissions) and rerun the same command to resume.", code=1)
+    except distributed.ChiefGone as e:
+        fail(f"{e}; {_saved(args.directory)}, {_left(args.directory)} to run. "
+             "To resume: start the chief again with its command, then this "
+             f"worker: {resume_command(argv, args.directory)}", code=1)
+    except _interrupts.Aborted as e:
+        fail(str(e), code=1)
     except KeyboardInterrupt as e:
         return _interrupts.stopped(
             e, "rnninit-tune", _saved(args.directory),

@@ -103,11 +103,12 @@ def check_tuner_id(tuner_id, source="--tuner-id"):
     if tuner_id == CHIEF:
         return
     if CHIEF in tuner_id.lower():
-        hint = "did you mean 'chief'? " if tuner_id.strip().lower() == CHIEF else ""
-        raise DistributedError(
-            f"{source} {tuner_id!r}: {hint}the chief's id is exactly 'chief', "
-            "and a worker's must not contain 'chief' in any case (keras-tuner "
-            "takes every id containing 'chief' for a chief), e.g. tuner0.")
+        rule = ("the chief's id is exactly 'chief', and a worker's must not "
+                "contain 'chief' in any case (keras-tuner takes every id "
+                "containing 'chief' for a chief), e.g. tuner0.")
+        if tuner_id.strip().lower() == CHIEF:
+            rule = f"did you mean 'chief'? The{rule[3:]}"
+        raise DistributedError(f"{source} {tuner_id!r}: {rule}")
     if not _WORKER_ID.match(tuner_id):
         raise DistributedError(
             f"{source} {tuner_id!r}: a worker's id is letters, digits, '_', '.' "
@@ -447,6 +448,7 @@ class Heartbeat:
         with contextlib.suppress(OSError):
             if state is None:
                 os.remove(self.path)
+                os.rmdir(os.path.dirname(self.path))  # if no other is left
             else:
                 self.update(state=state)
 
@@ -529,7 +531,7 @@ class Chief(Alone):
         _say(f"chief: serving {left} trial{'s' * (left != 1)} of {self.directory} "
              f"at {self.role.address}; start each worker with the same command "
              "and its own --tuner-id (tuner0, tuner1, ...).")
-        self._alone_since = None
+        self._had_workers = self._alone = False
         next_sweep = 0.0
         try:
             while not ((servicer.stop_triggered or oracle.outstanding() == 0)
@@ -548,6 +550,7 @@ class Chief(Alone):
             _, gone = self.watch.check(tuner_id)
             if gone is None:
                 alive += 1
+                self._had_workers = True
                 continue
             trial, completed = oracle.release(tuner_id)
             fate = "" if trial is None else (
@@ -557,9 +560,9 @@ class Chief(Alone):
             _say(f"chief: worker {tuner_id} is gone ({gone}){fate}.")
         left = oracle.outstanding()
         if alive or not left:
-            self._alone_since = None
-        elif self._alone_since is None:
-            self._alone_since = time.monotonic()
+            self._alone = False
+        elif self._had_workers and not self._alone:
+            self._alone = True
             _say(f"chief: no worker is running and {left} trial"
                  f"{'s are' if left != 1 else ' is'} left: start workers (the "
                  "same command with --tuner-id tuner0, ...) to go on.")

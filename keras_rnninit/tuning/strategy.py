@@ -1,16 +1,70 @@
-"""Choosing how each trial's training is distributed across devices."""
+"""Choosing how each trial's training is distributed across devices.
 
+Importable without a backend (Keras is imported where it is used), so that
+the command line checks `--cpu-replicas` and splits the CPU before the
+backend starts.
+"""
+
+import json
 import os
-
-import keras
+import re
 
 from keras_rnninit import catalog
 
 STRATEGIES = catalog.STRATEGIES
+_HOST_DEVICES = "--xla_force_host_platform_device_count"
 
 
 class StrategyError(ValueError):
     """A requested distribution strategy cannot be built on this machine."""
+
+
+def configured_backend():
+    """The Keras backend a run will use, read as Keras reads it (the
+    `KERAS_BACKEND` variable, else `keras.json`), without importing Keras."""
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
+    home = os.environ.get("KERAS_HOME") or os.path.join(
+        os.path.expanduser("~"), ".keras")
+    try:
+        with open(os.path.join(home, "keras.json")) as f:
+            return json.load(f).get("backend", "tensorflow")
+    except (OSError, ValueError, AttributeError):
+        return "tensorflow"
+
+
+def check_cpu_replicas(replicas, strategy, backend=None):
+    """Why `--cpu-replicas replicas` cannot work with `--strategy strategy`
+    on `backend`, or None."""
+    backend = backend or configured_backend()
+    if replicas is None:
+        return None
+    if backend not in ("tensorflow", "jax"):
+        return (f"--cpu-replicas is not available on the {backend} backend: it "
+                "splits the CPU for TensorFlow's and JAX's data parallelism. "
+                "Drop it, or use KERAS_BACKEND=tensorflow or jax.")
+    if strategy != "mirrored":
+        return (f"--cpu-replicas {replicas} splits the CPU for --strategy "
+                f"mirrored, which it needs; --strategy {strategy} would train "
+                "on one device.")
+    return None
+
+
+def split_cpu(replicas):
+    """Splits the CPU into `replicas` devices for the configured backend.
+
+    It must run before the backend starts: TensorFlow fixes its devices at
+    its first operation (the command lines import it early, `_quiet`), and
+    JAX reads its host device count (`XLA_FLAGS`) when it first looks for
+    devices.
+    """
+    from keras_rnninit import _quiet
+
+    if configured_backend() == "jax":
+        flags = re.sub(rf"{_HOST_DEVICES}=\S*", "", os.environ.get("XLA_FLAGS", ""))
+        os.environ["XLA_FLAGS"] = f"{flags.strip()} {_HOST_DEVICES}={replicas}".strip()
+    else:
+        _quiet.import_tensorflow(cpu_devices=replicas)
 
 
 def _tpu_resolver():
@@ -62,6 +116,7 @@ def _tensorflow_strategy(name):
 
 def _jax_distribution(name):
     import jax
+    import keras
 
     devices = jax.devices()
     if name in ("auto", "mirrored"):
@@ -100,6 +155,8 @@ def select_strategy(name="auto"):
         raise StrategyError(
             f"Unknown strategy {name!r}. Expected one of {', '.join(STRATEGIES)}."
         )
+    import keras
+
     backend = keras.backend.backend()
     if backend == "tensorflow":
         return _tensorflow_strategy(name), None
@@ -115,6 +172,8 @@ def select_strategy(name="auto"):
 
 def describe(tf_strategy, jax_distribution):
     """A short human-readable description of the chosen distribution."""
+    import keras
+
     if tf_strategy is not None:
         return (
             f"{type(tf_strategy).__name__} over "

@@ -546,8 +546,20 @@ def run_study(settings, candidates, data, overwrite=False, tf_strategy=None,
         )
     entries = settings.plan(candidates)
     current = current_identity(settings, candidates, entries, data, context)
-    if is_worker():
-        os.makedirs(settings.directory, exist_ok=True)
+    # Alone, as the chief or as a worker: held while the study runs.
+    with distributed.take_part(distributed.role(), settings.directory) as part:
+        _search(part, settings, candidates, entries, data, current, overwrite,
+                tf_strategy, log, fit_verbose)
+    return settings.directory
+
+
+def _search(part, settings, candidates, entries, data, current, overwrite,
+            tf_strategy, log, fit_verbose):
+    if part.is_worker:
+        # It waits for its chief, and refuses a study that is not its own.
+        if not part.join(lambda recorded: identity_lib.check(
+                settings.directory, recorded, current)):
+            return
     else:
         _prepare_directory(settings, current, overwrite, log)
         finished = len(finished_trials(settings.directory) & {
@@ -561,7 +573,7 @@ def run_study(settings, candidates, data, overwrite=False, tf_strategy=None,
     _reuse_compiled_programs(os.path.join(settings.directory, "compiled"))
     oracle = PlanOracle(
         entries, keras_tuner.Objective(settings.objective, settings.direction),
-        seed=settings.seed,
+        baseline=settings.baseline, seed=settings.seed,
     )
     # keras-tuner prints "Reloading Tuner from ..." itself: the lines above
     # say what is resumed.
@@ -573,14 +585,13 @@ def run_study(settings, candidates, data, overwrite=False, tf_strategy=None,
             distribution_strategy=tf_strategy,
         )
     oracle_file = os.path.join(settings.directory, PROJECT, "oracle.json")
-    if not is_worker() and not tuner.oracle.trials and os.path.exists(oracle_file):
+    if not part.is_worker and not tuner.oracle.trials and os.path.exists(oracle_file):
         # keras-tuner reloads a project from the tuner's own state file: a
         # chief resuming a study that another tuner id ran would start over.
         tuner.oracle.reload()
     with _writing(settings.directory):  # keras-tuner's own files
-        tuner.search(verbose=0)
-    if not is_worker():
+        part.search(tuner)  # trains here, serves the workers, or works for the chief
+    if not part.is_worker:
         # The chief's saved oracle otherwise still lists its last trial as
         # running, and a re-run would train it again.
         tuner.save()
-    return settings.directory
