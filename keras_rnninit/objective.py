@@ -62,6 +62,22 @@ def worst_of(value, baseline, direction):
     return min(value, baseline) if direction == "min" else max(value, baseline)
 
 
+# A run has learned when it closed at least this fraction of the gap from
+# the trivial baseline to the success threshold: a model that learned
+# nothing sits at the baseline, a little to either side of it.
+LEARNED_FRACTION = 0.1
+
+
+def learned(value, baseline, threshold, direction):
+    """Whether `value` moved off the trivial `baseline` towards `threshold`
+    by at least `LEARNED_FRACTION` of the distance between them."""
+    if not (is_finite(value) and is_finite(baseline) and is_finite(threshold)):
+        return False
+    step = LEARNED_FRACTION * abs(threshold - baseline)
+    mark = baseline - step if check_direction(direction) == "min" else baseline + step
+    return reached(value, mark, direction)
+
+
 # Metric names (after any "val_") whose range is known: losses and errors
 # never go below 0, accuracies never above 1.
 _NEVER_BELOW_ZERO = ("loss", "mse", "mae", "nmse", "crossentropy", "error")

@@ -14,6 +14,7 @@ import itertools
 import json
 import os
 import statistics as stats
+import textwrap
 
 from keras_rnninit import objective as objective_lib
 from keras_rnninit.tuning import statistics
@@ -92,6 +93,7 @@ def candidate_summary(records, settings, threshold, baseline, planned):
         "median": None,
         "median_steps_to_threshold": stats.median(steps) if steps else None,
         "baseline": baseline,
+        "never_learned": False,
         "lr_sensitivity": None,
         "lr_sensitivity_seeds": None,
         "band_decades": None,
@@ -121,7 +123,12 @@ def candidate_summary(records, settings, threshold, baseline, planned):
             "min": min(finite) if finite else None,
             "max": max(finite) if finite else None,
         }
-    if baseline is not None:
+    # A candidate that never leaves the baseline would score as insensitive
+    # (every rate as good as its best): it gets no sensitivity at all.
+    summary["never_learned"] = baseline is not None and bool(done) and not any(
+        objective_lib.learned(r["value"], baseline, threshold, direction)
+        for r in done)
+    if baseline is not None and not summary["never_learned"]:
         summary["lr_sensitivity"] = statistics.lr_sensitivity(
             {lr: [r["value"] for r in rs] for lr, rs in by_lr.items()},
             baseline, direction,
@@ -214,6 +221,10 @@ def verdict(report):
         sentence += " Trials that failed with an error count as failures: " + ", ".join(
             f"{c} {s['failed']} ({s['errors'][0]})" for c, s in failed.items()
         ) + ". Fix the cause and re-run the same command: failed trials run again."
+    stuck = [c for c, s in summaries.items() if s.get("never_learned")]
+    if stuck:
+        sentence += (" Never learned (no trial moved off the trivial baseline, "
+                     "so no learning-rate sensitivity): " + ", ".join(stuck) + ".")
     missing = sum(s["planned"] - s["trials"] for s in summaries.values())
     if missing > 0:
         sentence += (f" {missing} planned trial(s) have not run yet: re-run the "
@@ -310,7 +321,7 @@ COLUMNS = [
 
 def _row(name, s):
     low, high = s["success_interval"]
-    sensitivity = "-"
+    sensitivity = "never learned" if s.get("never_learned") else "-"
     if s["lr_sensitivity"] is not None:
         sensitivity = f"{s['lr_sensitivity']:.3g}"
         if s["lr_sensitivity_seeds"]:
@@ -377,7 +388,10 @@ def markdown(report):
         "",
         "LR sensitivity (Wortsman et al. 2023): mean over the grid of "
         "min(objective, baseline) minus its best, averaged over seeds (range "
-        "over single seeds in brackets); 0 is insensitive. LR band: the widest "
+        "over single seeds in brackets); 0 is insensitive. A candidate none of "
+        "whose trials moved off the trivial baseline (by a tenth of the way to "
+        "the threshold) reads 'never learned': it is insensitive only because "
+        "it never trains. LR band: the widest "
         "run of adjacent grid learning rates where at least half the seeds "
         "succeed. Intervals: 95% Wilson.",
         "",
@@ -419,11 +433,16 @@ def terminal_table(report, width=None):
     """The table and the verdict as text for the terminal's width."""
     import io
     import shutil
+    import sys
 
     from rich.console import Console
     from rich.table import Table
 
-    width = width or shutil.get_terminal_size((100, 24)).columns
+    if width is None:
+        # Into a file or a pipe nothing is cut: the table is as wide as it
+        # needs, each sentence one line.
+        width = (shutil.get_terminal_size((100, 24)).columns
+                 if sys.stdout.isatty() else 10_000)
     table = Table(title=_title(report))
     for _, header in COLUMNS:
         table.add_column(header)
@@ -456,27 +475,49 @@ def plot(report, path):
         s["baseline"] for s in report["candidates"].values() if s["baseline"]]
     values = finite + references
     # Diverged trials are drawn as x beyond the worst value, on the worse side.
-    worst = (max(values) * 1.5) if minimize else (min(values) - 0.05 * abs(min(values)))
+    spread = (max(values) - min(values)) or 1.0
+    worst = (max(values) * 1.5) if minimize else (min(values) - 0.05 * spread)
+    count = len(report["trials"])
+    same = _coinciding_lines(report) if sweep else {}
     for i, (name, rows) in enumerate(report["trials"].items()):
         color = colors[i % len(colors)]
         s = report["candidates"][name]
+        # A small offset per candidate along the learning rate, so that equal
+        # values (all diverged at one rate, two lines at the baseline) stay
+        # visible side by side.
+        dodge = 10 ** (0.02 * (i - (count - 1) / 2))
         if sweep and s["by_learning_rate"]:
             points = sorted(s["by_learning_rate"].values(),
                             key=lambda v: v["learning_rate"])
             points = [p for p in points if p["median"] is not None]
-            lrs = [p["learning_rate"] for p in points]
-            ax.plot(lrs, [p["median"] for p in points], color=color, marker="o",
-                    label=f"{name} (median of seeds)")
+            lrs = [p["learning_rate"] * dodge for p in points]
+            label = f"{name} (median of seeds)"
+            if name in same:
+                label += f"; same line as {', '.join(same[name])}"
+            ax.plot(lrs, [p["median"] for p in points], color=color,
+                    marker=MARKERS[i % len(MARKERS)], label=label)
             ax.fill_between(lrs, [p["min"] for p in points],
                             [p["max"] for p in points], color=color, alpha=0.15)
         else:
             ok = [r for r in rows if objective_lib.is_finite(r["value"])]
-            ax.scatter([r["hyperparameters"]["learning_rate"] for r in ok],
-                       [r["value"] for r in ok], color=color, label=name, alpha=0.7)
-        bad = [r for r in rows if r["diverged"]]
-        if bad:
-            ax.scatter([r["hyperparameters"]["learning_rate"] for r in bad],
-                       [worst] * len(bad), color=color, marker="x")
+            ax.scatter([r["hyperparameters"]["learning_rate"] * dodge for r in ok],
+                       [r["value"] for r in ok], color=color, label=name,
+                       marker=MARKERS[i % len(MARKERS)], alpha=0.7)
+        diverged = {}
+        for r in rows:
+            if r["diverged"]:
+                lr = r["hyperparameters"]["learning_rate"]
+                diverged[lr] = diverged.get(lr, 0) + 1
+        # Diverged trials: above (or below) every value, one row per
+        # candidate, so that no marker hides another.
+        row = worst * 1.3 ** i if minimize else worst - 0.04 * spread * i
+        for lr, n in diverged.items():
+            ax.scatter([lr * dodge], [row], color=color, marker="x", s=40)
+            ax.annotate(str(n), (lr * dodge, row), color=color, fontsize=7,
+                        xytext=(3, -3), textcoords="offset points")
+    if any(r["diverged"] for rows in report["trials"].values() for r in rows):
+        ax.scatter([], [], color="gray", marker="x",
+                   label="diverged (seeds), one row per candidate")
     ax.axhline(report["threshold"], color="black", ls="--", lw=1,
                label=f"success threshold {report['threshold']:g}")
     if report["baseline"] is not None:
@@ -491,29 +532,84 @@ def plot(report, path):
         ax.set_yscale("log")
     ax.set_xlabel("learning rate")
     ax.set_ylabel(f"best {report['objective']} "
-                  f"({'lower' if minimize else 'higher'} is better; x: diverged)")
+                  f"({'lower' if minimize else 'higher'} is better)")
     ax.set_title(_title(report), fontsize=9)
     ax.legend(fontsize=7)
     if sweep:
         ax = axes[1]
         count = len(report["candidates"])
-        for i, (name, s) in enumerate(report["candidates"].items()):
-            points = sorted(s["by_learning_rate"].values(),
-                            key=lambda v: v["learning_rate"])
-            # A small offset per candidate, so that equal fractions stay visible.
+        fractions = {
+            name: tuple((v["learning_rate"], v["successes"] / v["seeds"])
+                        for v in sorted(s["by_learning_rate"].values(),
+                                        key=lambda v: v["learning_rate"]))
+            for name, s in report["candidates"].items()}
+        for i, (name, points) in enumerate(fractions.items()):
+            # A small offset per candidate, across and up, so that equal
+            # fractions stay visible; the legend names the equal lines.
             dodge = 10 ** (0.015 * (i - (count - 1) / 2))
-            ax.plot([p["learning_rate"] * dodge for p in points],
-                    [p["successes"] / p["seeds"] for p in points],
-                    color=colors[i % len(colors)], marker="o", label=name)
+            lift = 0.012 * (i - (count - 1) / 2)
+            equal = [o for o, q in fractions.items() if o != name and q == points]
+            ax.plot([lr * dodge for lr, _ in points], [f + lift for _, f in points],
+                    color=colors[i % len(colors)], marker=MARKERS[i % len(MARKERS)],
+                    label=name + (f" (same as {', '.join(equal)})" if equal else ""))
         if any(s["by_learning_rate"] for s in report["candidates"].values()):
             ax.set_xscale("log")
         ax.set_ylim(-0.05, 1.05)
         ax.set_xlabel("learning rate")
         ax.set_ylabel("fraction of seeds that succeed")
         ax.legend(fontsize=7)
-    fig.tight_layout()
+    fig.text(0.01, 0.01, textwrap.fill(headline(report), 160), fontsize=8,
+             va="bottom")
+    fig.tight_layout(rect=(0, 0.11, 1, 1))
     fig.savefig(path, dpi=110)
     return path
+
+
+MARKERS = ("o", "s", "^", "D", "v", "P", "*", "h")
+
+
+def _coinciding_lines(report, tolerance=0.05):
+    """Candidate -> the others whose median line lies on its own (within
+    `tolerance`, relative, at every learning rate): one hides the other."""
+    lines = {}
+    for name, s in report["candidates"].items():
+        points = dict((v["learning_rate"], v["median"])
+                      for v in s["by_learning_rate"].values())
+        if points and all(objective_lib.is_finite(m) for m in points.values()):
+            lines[name] = points
+
+    def close(a, b):
+        return a.keys() == b.keys() and all(
+            abs(a[lr] - b[lr]) <= tolerance * max(abs(a[lr]), abs(b[lr]), 1e-12)
+            for lr in a)
+
+    return {name: others for name in lines
+            if (others := [o for o in lines if o != name
+                           and close(lines[name], lines[o])])}
+
+
+def headline(report):
+    """The verdict in one sentence: each candidate's successes, and which
+    differences are clear."""
+    summaries = report["candidates"]
+    counts = ", ".join(
+        f"{c} {s['successes']}/{s['trials']}"
+        + (" (never learned)" if s.get("never_learned") else "")
+        for c, s in summaries.items() if s["trials"])
+    if not counts:
+        return "Verdict: no trial has finished yet."
+    clear = []
+    for c in report["comparisons"]:
+        if c["significant"]:
+            a, b = c["a"], c["b"]
+            if summaries[a]["success_fraction"] < summaries[b]["success_fraction"]:
+                a, b = b, a
+            clear.append(f"{a} > {b} (p={c['p']:.2g})")
+    return (f"Verdict: success ({report['objective']} "
+            f"{objective_lib.comparison_symbol(report['direction'])} "
+            f"{report['threshold']:g}) {counts}. "
+            + ("Clear (Fisher, Holm-corrected): " + ", ".join(clear) + "."
+               if clear else "No difference in success is statistically clear."))
 
 
 def write_report(directory, threshold=None):

@@ -158,11 +158,12 @@ def study_families(directory, task="adding", task_kwargs=None, families=(),
 
 
 def preflight(candidate, data, objective):
-    """Builds one model and runs one batch, so that a model that does not fit
-    its data fails with one clear line before the first trial."""
+    """Builds one model, checks the data against it and runs one batch, so
+    that a model that does not fit its data fails with one clear line before
+    the first trial."""
     import keras
 
-    train, _ = data(0)
+    train, validation = data(0)
     try:
         model = candidate.build({"learning_rate": 1e-3, "optimizer": None}, 0)
     except StudyError:
@@ -172,6 +173,7 @@ def preflight(candidate, data, objective):
             f"Building the model with {candidate.name} failed: "
             f"{type(e).__name__}: {str(e).splitlines()[0]}"
         ) from None
+    user_code.check_data(model, train, validation)
     try:
         x, y = next(train.take(1).as_numpy_iterator())
         logs = model.test_on_batch(x, y, return_dict=True)

@@ -414,7 +414,9 @@ class StudyTuner(keras_tuner.Tuner):
             evaluate = dict(x=validation)
             first_batch = next(iter(validation.take(1).as_numpy_iterator()))
         # A fresh model and a kept one must see the same training batches.
-        _keras_compat.build_for_fit(model, first_batch)
+        # (Its optimizer's variables are made here: under the strategy.)
+        with keras_tuner.engine.tuner.maybe_distribute(self.distribution_strategy):
+            _keras_compat.build_for_fit(model, first_batch)
         initial = None
         if s.baseline is None:
             initial = _float(model.evaluate(verbose=0, return_dict=True, **evaluate)
@@ -491,13 +493,24 @@ class StudyTuner(keras_tuner.Tuner):
         raise NotImplementedError("A study keeps results, not weights.")
 
 
-def _reuse_compiled_programs(directory):
-    """On JAX, keeps compiled programs in `directory` across trials.
+def compilation_cache():
+    """Where studies keep JAX's compiled programs: one per-user cache,
+    `$XDG_CACHE_HOME/keras-rnninit/jax` (`~/.cache/...`), shared by every
+    study, so that `--overwrite` or deleting a study never pulls it from
+    under a running process."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "keras-rnninit", "jax")
+
+
+def _reuse_compiled_programs():
+    """On JAX, keeps compiled programs across trials and studies.
 
     Every trial builds a new model, so Keras traces and compiles its train and
     test steps anew; the programs are the same from one learning rate or seed
-    to the next, so JAX's compilation cache turns all but the first compile
-    of each candidate into a look-up. A cache the user configured is kept.
+    to the next, so JAX's compilation cache (`compilation_cache()`) turns all
+    but the first compile of each candidate into a look-up. A cache the user
+    configured is kept.
     """
     if keras.backend.backend() != "jax":
         return
@@ -505,7 +518,7 @@ def _reuse_compiled_programs(directory):
 
     if jax.config.jax_compilation_cache_dir:
         return
-    jax.config.update("jax_compilation_cache_dir", directory)
+    jax.config.update("jax_compilation_cache_dir", compilation_cache())
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
@@ -570,7 +583,7 @@ def _search(part, settings, candidates, entries, data, current, overwrite,
         elif finished:
             log(f"{settings.directory}: resuming, {finished} of {len(entries)} "
                 f"trials finished, {len(entries) - finished} to run.")
-    _reuse_compiled_programs(os.path.join(settings.directory, "compiled"))
+    _reuse_compiled_programs()
     oracle = PlanOracle(
         entries, keras_tuner.Objective(settings.objective, settings.direction),
         baseline=settings.baseline, seed=settings.seed,

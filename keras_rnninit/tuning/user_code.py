@@ -102,6 +102,88 @@ def _arrays(split, name, flag):
     return x, y
 
 
+def _first_batch(split, name, flag):
+    """`(x, y)` of the first batch of a dataset, or the arrays themselves."""
+    if not _is_dataset(split):
+        return split
+    try:
+        batch = next(iter(split.take(1).as_numpy_iterator()))
+    except StopIteration:
+        raise StudyError(f"{flag}: the {name} dataset is empty.") from None
+    if not isinstance(batch, (tuple, list)) or len(batch) < 2:
+        raise StudyError(
+            f"{flag}: the {name} dataset must give (x, y) batches. Received "
+            f"batches of {type(batch).__name__}")
+    return batch[0], batch[1]
+
+
+def _shape(shape):
+    """`(n, 6, 2)`: a shape, any batch size shown as n."""
+    dims = ["n" if d is None else str(d) for d in shape]
+    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+
+
+def _loss_name(model):
+    loss = model.loss
+    if isinstance(loss, (list, tuple, dict)):
+        return None  # several outputs: each its own loss, not checked here
+    if isinstance(loss, str):
+        return loss
+    return getattr(loss, "name", None) or getattr(loss, "__name__", None)
+
+
+def check_data(model, train, validation, flag="--data"):
+    """Checks `(train, validation)` against a compiled model before the first
+    trial, one clear line for each mistake: inputs that do not have the
+    model's input shape, targets that do not have the shape its output and
+    loss need (Keras would broadcast them silently), class labels out of
+    range, values that are not finite, an empty split."""
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        return  # several inputs or outputs: Keras's own checks apply
+    expected_in = tuple(model.inputs[0].shape)
+    expected_out = tuple(model.outputs[0].shape)
+    loss = _loss_name(model) or ""
+    for split, name in ((train, "training"), (validation, "validation")):
+        x, y = (np.asarray(a) for a in _first_batch(split, name, flag))
+        for part, a in (("inputs", x), ("targets", y)):
+            if a.dtype.kind in "fc" and not np.isfinite(a).all():
+                raise StudyError(f"{flag}: the {name} {part} hold NaN or inf.")
+        if x.ndim != len(expected_in) or any(
+                e is not None and e != r for e, r in zip(expected_in[1:], x.shape[1:])):
+            raise StudyError(
+                f"{flag}: the {name} inputs x have shape {_shape(x.shape)} and "
+                f"the model takes {_shape(expected_in)}.")
+        _check_targets(y, expected_out, loss, name, flag)
+
+
+def _check_targets(y, expected, loss, name, flag):
+    received, wanted = tuple(y.shape[1:]), tuple(expected[1:])
+    if "sparse" in loss:
+        classes = expected[-1]
+        if received not in (wanted[:-1], wanted[:-1] + (1,)):
+            raise StudyError(
+                f"{flag}: the {name} targets y have shape {_shape(y.shape)}; "
+                f"with loss {loss!r} and the model's output "
+                f"{_shape(expected)} they must be class indices of shape "
+                f"{_shape((None,) + wanted[:-1])}.")
+        if y.dtype.kind == "f" and not np.all(y == np.round(y)):
+            raise StudyError(
+                f"{flag}: the {name} targets y must be class indices with loss "
+                f"{loss!r}; they hold fractions (e.g. {y.flat[0]!r}).")
+        if classes is not None and y.size and (y.min() < 0 or y.max() >= classes):
+            raise StudyError(
+                f"{flag}: the {name} targets y hold class {int(y.max() if y.max() >= classes else y.min())}; "
+                f"the model's output has {classes} classes (0 to {classes - 1}).")
+        return
+    # Keras drops a trailing 1 of the output to match (n,) targets.
+    if received == wanted or (wanted[-1:] == (1,) and received == wanted[:-1]):
+        return
+    raise StudyError(
+        f"{flag}: the {name} targets y have shape {_shape(y.shape)} and the "
+        f"model's output is {_shape(expected)} (loss {loss!r}): Keras would "
+        f"broadcast them; give targets of shape {_shape((None,) + wanted)}.")
+
+
 def data_provider(function, batch_size, flag="--data"):
     """`seed -> (train, validation)` tf.data datasets from a user's function.
 
@@ -134,6 +216,10 @@ def data_provider(function, batch_size, flag="--data"):
             for split, name in zip(value, ("training", "validation"))
         ]
         if not _is_dataset(train):
+            if len(train[0]) < batch_size:
+                raise StudyError(
+                    f"{flag}: the training data has {len(train[0])} examples, "
+                    f"fewer than the batch size {batch_size} (--batch-size).")
             train = tf.data.Dataset.from_tensor_slices(train).shuffle(
                 len(train[0]), seed=seed, reshuffle_each_iteration=True
             ).batch(batch_size)

@@ -148,8 +148,9 @@ def test_a_diverging_trial_is_recorded_as_diverged(tmp_path, user_module):
     assert all(r["diverged"] and r["value"] is None for r in stored.values())
     summary = report_lib.build_report(d)["candidates"]["orthogonal"]
     assert summary["diverged"] == 2 and summary["diverged_fraction"] == 1.0
-    # Diverged counts as the baseline: every rate equally bad, sensitivity 0.
-    assert summary["lr_sensitivity"] == 0.0
+    # Every rate diverged: the candidate never learned, and gets no
+    # sensitivity that would read as robust (all rates equally bad gives 0).
+    assert summary["never_learned"] and summary["lr_sensitivity"] is None
 
 
 def test_a_candidates_results_do_not_depend_on_the_others(tmp_path, user_module):
@@ -232,7 +233,8 @@ def test_cli_compares_a_users_initializers(tmp_path, user_module, capsys):
         ({"--model": "mymodels:not_a_model"}, "must return a compiled keras.Model"),
         ({"--model": "mymodels:uncompiled"}, "not compiled"),
         ({"--model": "mymodels:dense_only"}, "no recurrent layer"),
-        ({"--data": "mymodels:wrong_shape"}, "data does not fit the model"),
+        ({"--data": "mymodels:wrong_shape"},
+         "the training inputs x have shape (32, 6, 3) and the model takes (n, 6, 2)"),
         ({"--data": "mymodels:with_nan"}, "NaN or inf"),
         ({"--data": "mymodels:one_split"}, "must return (train, validation)"),
         ({"--threshold": None}, "needs a success threshold"),

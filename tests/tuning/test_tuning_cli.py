@@ -311,6 +311,10 @@ WRONG_VALUES = {
     "--optimizers": ["adamw-magic"],
     "--oracle-port": ["-1", "70000"],
     "--cpu-replicas": ["0"],
+    "--direction": ["mx", "MIN"],
+    "--protocol": ["grid", ""],
+    "--optimizer": ["adm", "adamw"],
+    "--strategy": ["mirror"],
 }
 COUNTS = ("--length", "--num-train", "--num-validation", "--units", "--layers",
           "--learning-rates", "--seeds", "--trials", "--steps", "--eval-every",
