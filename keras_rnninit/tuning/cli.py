@@ -525,6 +525,9 @@ def run(args):
         keras.distribution.set_distribution(jax_distribution)
     settings = _settings(args)
     log = print if args.verbose else (lambda *a, **k: None)
+    if tf_strategy is not None or jax_distribution is not None:
+        log("each trial trains with "
+            f"{strategy_lib.describe(tf_strategy, jax_distribution)}")
     common = dict(
         overwrite=args.overwrite, tf_strategy=tf_strategy, log=log,
         fit_verbose=2 if args.verbose == 2 else 0, force=args.force,

@@ -1,3 +1,5 @@
+import glob
+import os
 import subprocess
 import sys
 
@@ -93,3 +95,23 @@ def test_jax_mirrored_is_data_parallel_over_all_devices(subprocess_env):
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "devices 2" in out.stdout and "DataParallel" in out.stdout
+
+
+@pytest.mark.skipif(BACKEND == "torch", reason="refused on torch: test_distributed.py")
+def test_cpu_replicas_split_the_cpu_before_the_backend_starts(tmp_path, subprocess_env):
+    d = str(tmp_path / "study")
+    out = subprocess.run(
+        [sys.executable, "-m", "keras_rnninit.tuning", "--task", "adding",
+         "--length", "8", "--num-train", "64", "--num-validation", "32",
+         "--batch-size", "32", "--units", "8", "--families", "irnn",
+         "--learning-rates", "1", "--learning-rate", "1e-3,1e-3", "--seeds", "1",
+         "--steps", "20", "--eval-every", "10", "--cpu-replicas", "2",
+         "--strategy", "mirrored", "--directory", d, "--timeout", "280"],
+        env=subprocess_env, capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    expected = {"tensorflow": "MirroredStrategy over 2 replica(s)",
+                "jax": "DataParallel over 2 device(s)"}[BACKEND]
+    assert f"each trial trains with {expected}" in out.stdout
+    # The trial trained (a failed one writes no result).
+    assert glob.glob(os.path.join(d, "trials", "trial_*", "result.json"))
