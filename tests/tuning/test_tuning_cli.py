@@ -2,6 +2,7 @@ import glob
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -202,38 +203,65 @@ def free_port():
         return s.getsockname()[1]
 
 
+QUIET_TUNE = "import sys, keras_rnninit_cli; sys.exit(keras_rnninit_cli.tune())"
+
+
 @tensorflow_only
 def test_chief_and_two_workers_on_loopback(tmp_path, subprocess_env):
+    """Workers that start before their chief wait and join it; a second
+    worker under a taken id and a worker of another study (--steps) are
+    refused with one line, the second before it trains."""
     d = str(tmp_path / "study")
-    port = free_port()
     common = TINY + ["--families", "irnn", "--directory", d,
-                     "--oracle-port", str(port), "--timeout", "500"]
-    chief = subprocess.Popen(
-        [sys.executable, "-m", "keras_rnninit.tuning", *common, "--tuner-id", "chief"],
-        env=subprocess_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-m", "keras_rnninit.tuning", *common,
-             "--tuner-id", f"tuner{i}"],
-            env=subprocess_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(2)
-    ]
+                     "--oracle-port", str(free_port()), "--timeout", "500"]
+    processes = {}
+
+    def start(name, args):
+        err = open(tmp_path / f"{name}.err", "w+")
+        processes[name] = (subprocess.Popen(
+            [sys.executable, "-c", QUIET_TUNE, *args], env=subprocess_env,
+            stdout=subprocess.PIPE, stderr=err, text=True), err)
+
+    def stderr(name):
+        with open(tmp_path / f"{name}.err") as f:
+            return f.read()
+
     try:
-        outputs = [w.communicate(timeout=520) for w in workers]
-        chief_out = chief.communicate(timeout=120)
+        for name, tuner_id in (("tuner0", "tuner0"), ("again", "tuner0"),
+                               ("tuner1", "tuner1")):
+            start(name, common + ["--tuner-id", tuner_id])
+        start("other", common + ["--tuner-id", "tuner9", "--steps", "30"])
+        deadline = time.time() + 300
+        while time.time() < deadline and sum(
+                "waiting for the chief" in stderr(n) for n in processes) < 3:
+            time.sleep(0.2)
+        start("chief", common + ["--tuner-id", "chief"])
+        outputs = {n: (p.communicate(timeout=520)[0], p.returncode)
+                   for n, (p, _) in processes.items()}
     finally:
-        for p in workers + [chief]:
+        for p, err in processes.values():
             if p.poll() is None:
                 p.kill()
-    for w, (_, err) in zip(workers, outputs):
-        assert w.returncode == 0, err[-3000:]
-    assert chief.returncode == 0, chief_out[1][-3000:]
+            err.close()
+    refused = [n for n in ("tuner0", "again") if outputs[n][1] == 2]
+    assert len(refused) == 1, {n: stderr(n) for n in processes}
+    assert stderr(refused[0]).strip() == (
+        f"rnninit-tune: error: worker id 'tuner0' is taken by a running worker of "
+        f"{d} (process {processes[({'tuner0', 'again'} - set(refused)).pop()][0].pid}"
+        f" on {socket.gethostname()}): give each worker its own --tuner-id.")
+    assert outputs["other"][1] == 2
+    line = stderr("other").strip().splitlines()[-1]
+    assert line.startswith(f"rnninit-tune: error: worker tuner9 is not running "
+                           f"the study of its chief in {d} (the setting steps "
+                           "changed: 20 -> 30;"), line
+    assert not os.path.exists(os.path.join(d, "trials", "tuner9.json"))
+    for name in ({"tuner0", "again"} - set(refused)) | {"tuner1"}:
+        assert outputs[name][1] == 0, stderr(name)[-3000:]
+        assert "joined the chief" in stderr(name)
+    assert outputs["chief"][1] == 0, stderr("chief")[-3000:]
     # Every planned trial ran exactly once, across the two workers.
     assert len(stored(d)) == 4
-    assert "Sensitivity" in chief_out[0]
+    assert "Sensitivity" in outputs["chief"][0]
 
 
 @tensorflow_only
