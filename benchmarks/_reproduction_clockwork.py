@@ -4,7 +4,10 @@ at equal parameter counts, CW-RNN generates a waveform with a normalized
 MSE far below the SRN's and the LSTM's).
 
 That benchmark is resumable and its results are committed; it runs only
-when its JSON is missing.
+when its JSON is missing. The fair row at ~100 parameters (`fair_verdicts`)
+gives Clockwork fewer modules of 2 units, so that it uses about as many
+parameters as the LSTM's 101 (8 modules of 1 unit use 61), and judges it
+against the committed tanh RNN and LSTM runs at ~100.
 """
 
 import json
@@ -80,3 +83,38 @@ def verdicts(data):
         out.append({"parameters": size, "used": used, "verdict": verdict,
                     "evidence": evidence, "reason": reason})
     return out
+
+
+def fair_name(plan_name, modules):
+    """The results name of the fair row with `modules` Clockwork modules."""
+    return f"{plan_name}/clockwork_m{modules}"
+
+
+def fair_verdicts(main, fair, size=100):
+    """`verdicts` of the Clockwork runs of `fair` (one module count) against
+    the rivals' runs of `main` at `size` parameters (the same steps, rates
+    and waveform), or None when one side is missing."""
+    if main is None or fair is None:
+        return None
+    compared = ("steps", "eval_every", "sweep_steps", "length", "learning_rates",
+                "clipnorm")
+    if any(main["settings"][k] != fair["settings"][k] for k in compared):
+        raise ValueError("the fair Clockwork row was run with other settings "
+                         "than clockwork_generation.json")
+
+    def keep(data, families):
+        return {k: r for k, r in data["runs"].items()
+                if r["family"] in families and r["target"] == size}
+
+    merged = {
+        "settings": {**main["settings"], "parameters": [size]},
+        "summary": [r for r in main["summary"]
+                    if r["family"] in RIVALS and r["target"] == size]
+        + [r for r in fair["summary"]
+           if r["family"] == "clockwork" and r["target"] == size],
+        "runs": {**keep(main, RIVALS), **keep(fair, ("clockwork",))},
+    }
+    rows = verdicts(merged)
+    for r in rows:
+        r["modules"] = fair["settings"]["num_modules"]
+    return rows

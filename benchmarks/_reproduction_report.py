@@ -1,12 +1,13 @@
 """The reproduction report, rebuilt from whatever the experiments stored.
 
-One table of claims (the paper's number, ours as mean and spread over
-seeds, the budget, the verdict), then one section per experiment, the
-budgets, the run times and what a GPU run would add.
+One table of claims (the paper's number, ours as counts and best values
+over seeds, the budget, the verdict), then one section per experiment
+(every learning rate tried), the budgets, the run times and what a GPU run
+would add.
 """
 
-import dataclasses
 import json
+import math
 import os
 
 import _reproduction_clockwork as clockwork
@@ -25,110 +26,259 @@ LEARNED_FROM = 500
 # An MNIST test accuracy under this multiple of the majority-class baseline
 # is reported as chance level.
 CHANCE_MARGIN = 1.2
+# The commit after which a study trial's batches no longer depend on the
+# trials run before it in the same process.
+STUDY_FIX = "0268f05"
 
 
-def _adding(plan, root, name, figure_stem):
-    spec = plan.adding[name]
-    length, steps = spec["length"], spec["steps"]
-    seeds = plans.adding_seeds(plan, name)
-    study_plan = dataclasses.replace(plan, seeds=seeds)
-    settings, records = None, []
-    planned = done = 0
-    complete = True
-    for study, families, grid in plans.adding_studies(plan, name):
-        directory = os.path.join(root, study)
-        these_settings, these = studies.read(directory)
-        settings = settings or these_settings
-        records += these
-        planned += studies.planned(families, grid, study_plan)
-        done += sum(r["status"] == "COMPLETED" for r in these)
-        complete = complete and studies.is_complete(directory, families, steps,
-                                                    grid, study_plan)
-    out = {"T": length, "steps": steps,
+def experiment_studies(plan, root, name):
+    """`{family or None: (studies, done)}` of one study experiment."""
+    spec = plan.studies[name]
+    if "grid" in spec:
+        return {None: studies.chain(plan, root, name, None)}
+    return {f: studies.chain(plan, root, name, f)
+            for f in plans.experiment_families(spec)}
+
+
+def _metric(spec):
+    return "accuracy" if spec["task"] == "copy" else "MSE"
+
+
+def _study_experiment(plan, root, name, stem):
+    spec = plan.studies[name]
+    per_family = "rates" in spec
+    threshold = studies.task_threshold(spec)
+    learned = (studies.learned_threshold(spec),) + threshold[1:]
+    chains = experiment_studies(plan, root, name)
+    records, planned, finished = [], 0, 0
+    complete = {}
+    for family, (chain, done) in chains.items():
+        for s in chain:
+            records += studies.read(s.directory)[1]
+            planned += s.planned
+            finished += studies.finished(s)
+        for f in ([family] if family else spec["families"]):
+            complete[f] = done
+    out = {"kind": "adding" if name.startswith("adding_T") else "chrono",
+           "task": spec["task"], "T": spec["length"], "steps": spec["steps"],
+           "seeds": spec["seeds"], "per_family": per_family,
            "directory": os.path.relpath(os.path.join(root, name),
                                         _results.RESULTS_DIR),
-           "per_family": bool(spec.get("rates")), "seeds": seeds,
-           "planned": planned,
-           "finished": done, "complete": complete, "families": {}}
-    if settings is None:
-        return out, None
-    summaries = {f: studies.family_summary(records, f, settings.threshold)
-                 for f in plans.ADDING_FAMILIES}
+           "threshold": threshold[0], "learned_threshold": learned[0],
+           "direction": threshold[1], "baseline": threshold[2],
+           "planned": planned, "finished": finished, "complete": complete,
+           "families": {}, "not_run": dict(spec.get("not_run", {}))}
+    summaries = {f: studies.family_summary(records, f, threshold)
+                 for f in spec["families"]}
+    learned_summaries = {f: studies.family_summary(records, f, learned)
+                         for f in spec["families"]}
     for family, s in summaries.items():
+        if not s["trials"]:
+            continue
         best = s["best"]
         out["families"][family] = {
-            "successes": s["successes"], "trials": s["trials"],
-            "best_learning_rate": best and best["learning_rate"],
-            "successes_at_best": best and best["successes"],
-            "seeds_at_best": best and best["seeds"],
-            "steps_to_threshold": [studies.seed_outcome(r, settings.threshold, steps)
-                                   for r in best["trials"]] if best else [],
-            "best_mse": best["finite"] if best else [],
-            "by_learning_rate": {repr(lr): {k: v[k] for k in (
-                "successes", "seeds", "diverged", "failed")} | {"median": (
-                    v["median"] if v["median"] != float("inf") else None)}
-                for lr, v in s["rates"].items()},
+            "extra": plans.is_extra(spec, family),
+            "units": plans.units_of(spec, family),
+            "best_learning_rate": best["learning_rate"],
+            "at_best": list(studies.counts(s, True)),
+            "over_all_rates": [s["successes"], s["trials"]],
+            "learned_at_best": list(studies.counts(learned_summaries[family], True)),
+            "rates": {repr(lr): {
+                "successes": v["successes"], "seeds": v["seeds"],
+                "diverged": v["diverged"], "failed": v["failed"],
+                "best_values": v["finite"],
+                "outcomes": [studies.seed_outcome(r, threshold[0], spec["steps"],
+                                                  threshold[1])
+                             for r in v["trials"]],
+            } for lr, v in s["rates"].items()},
         }
-    deciding = spec.get("deciding")
-    out["claim"] = studies.indrnn_verdict(summaries, steps, deciding, complete)
-    learned = {f: studies.family_summary(records, f, studies.LEARNED)
-               for f in plans.ADDING_FAMILIES}
-    out["learned"] = studies.indrnn_verdict(learned, steps, None, complete,
-                                            studies.LEARNED)
-    out["learned_counts"] = {f: [s["successes"], s["trials"]]
-                             for f, s in learned.items()}
-    out["converges"] = studies.converges_verdict(summaries["indrnn"], steps,
-                                                 deciding, complete)
+    out["claims"] = _study_claims(name, spec, summaries, learned_summaries,
+                                  complete, per_family, threshold, learned)
     figure = None
     if records:
-        figure = studies.plot_adding(summaries, length, steps,
-                                     f"{figure_stem}_adding_T{length}.png")
+        figure = _plot(spec, summaries, threshold, f"{stem}_{name}.png")
     return out, figure
 
 
-def _np_fixed(plan, root, figure_stem):
-    grid = (plan.np_learning_rate, plan.np_learning_rate, 1)
-    table, all_records, out = {}, [], {"studies": {}, "complete": True}
-    thresholds, baselines = {}, {}
-    for task in plans.NP_TASKS:
-        table[task] = {f: {} for f in plans.NP_FAMILIES}
-        for length in plan.np_lengths:
-            directory = os.path.join(root, "np_fixed", f"{task}_T{length}")
-            settings, records = studies.read(directory)
-            complete = studies.is_complete(directory, plans.NP_FAMILIES,
-                                           plan.np_steps, grid, plan)
-            out["complete"] &= complete
-            key = f"{task}_T{length}"
-            out["studies"][key] = {"directory": os.path.relpath(
-                directory, _results.RESULTS_DIR), "complete": complete,
-                                   "finished": sum(r["status"] == "COMPLETED"
-                                                   for r in records)}
-            if settings is None:
-                continue
-            thresholds[task], baselines[task] = settings.threshold, settings.baseline
-            all_records.append(records)
-            for family in plans.NP_FAMILIES:
-                s = studies.family_summary(records, family, settings.threshold)
+def _plot(spec, summaries, threshold, path):
+    length, steps = spec["length"], spec["steps"]
+    if spec["task"] == "copy":
+        # Accuracy near 1: plotted as the error per step, 1 - accuracy.
+        for s in summaries.values():
+            for rate in s["rates"].values():
+                for r in rate["trials"]:
+                    r["curve"] = [(a, b, None if v is None else 1 - v)
+                                  for a, b, v in r.get("curve") or ()]
+        return studies.plot_studies(
+            {f: s for f, s in summaries.items() if s["trials"]},
+            f"Copy task, T = {length}: each family at its best rate, one line "
+            "per seed", steps, 1 - threshold[2], 1 - threshold[0],
+            "validation error per step (1 - accuracy)", path)
+    return studies.plot_studies(
+        {f: s for f, s in summaries.items() if s["trials"]},
+        f"Adding problem, T = {length}: each family at its best learning "
+        "rate, one line per seed", steps, threshold[2], threshold[0],
+        "validation MSE", path)
+
+
+def _study_claims(name, spec, summaries, learned_summaries, complete,
+                  per_family, threshold, learned):
+    """`[(key, claim, paper, verdict, reason)]` of one study experiment."""
+    steps, deciding, length = spec["steps"], spec.get("deciding"), spec["length"]
+    metric = _metric(spec)
+    symbol = "<=" if threshold[1] == "min" else ">="
+
+    def tally(sums):
+        return {f: studies.counts(s, per_family) for f, s in sums.items()}
+
+    def done(families):
+        return all(complete.get(f) for f in families)
+
+    claims = []
+    if name.startswith("adding_T"):
+        rivals = ("irnn", "lstm")
+        if all(f in summaries for f in rivals):
+            claims.append(("strong", (
+                f"adding, T = {length}: IndRNN converges where IRNN and LSTM "
+                "fail" + ("" if length >= 1000 else " (claimed only by T = 1000)")),
+                "IRNN and LSTM fail by T = 1000; IndRNN converges (Fig. 2)",
+                *studies.beats_verdict(tally(summaries), "indrnn", rivals, steps,
+                                       deciding, done(("indrnn",) + rivals),
+                                       threshold[0], symbol, metric)))
+            if length >= LEARNED_FROM:
+                claims.append(("learned", (
+                    f"adding, T = {length}: IndRNN learns (best MSE <= "
+                    f"{learned[0]:.3g}, half the baseline) where IRNN and LSTM "
+                    "stay at the baseline (the weaker form)"),
+                    "IRNN and LSTM at the baseline by T = 1000, IndRNN near 0 "
+                    "(Fig. 2)",
+                    *studies.beats_verdict(tally(learned_summaries), "indrnn",
+                                           rivals, steps, None,
+                                           done(("indrnn",) + rivals),
+                                           learned[0], symbol, metric)))
+        claims.append(("converges", (
+            f"adding, T = {length}: IndRNN converges (MSE <= 0.01 in every "
+            "seed)"), "converges up to T = 5000 (Fig. 2)",
+            *studies.converges_verdict(summaries["indrnn"], steps, deciding,
+                                       done(("indrnn",)))))
+        if length >= LEARNED_FROM and not any(c[0] == "learned" for c in claims):
+            claims.append(("learns", (
+                f"adding, T = {length}: IndRNN learns (best MSE <= "
+                f"{learned[0]:.3g}, half the baseline, in every seed)"),
+                "near 0 at T = 5000 (Fig. 2)",
+                *studies.converges_verdict(learned_summaries["indrnn"], steps,
+                                           None, done(("indrnn",)))))
+    else:
+        task = "copy task" if spec["task"] == "copy" else "adding problem"
+        pair = plans.CHRONO_PAIR
+        success = (f"accuracy >= {threshold[0]:.4g}, 99% of the symbols recalled"
+                   if spec["task"] == "copy" else "MSE <= 0.01")
+        weak = (f"accuracy >= {learned[0]:.4g}, halfway from the memoryless "
+                "baseline" if spec["task"] == "copy" else
+                f"best MSE <= {learned[0]:.3g}, half the baseline")
+        claims.append(("strong", (
+            f"chrono, {task} T = {length}: the chrono LSTM learns ({success}) "
+            "where the usual LSTM (forget bias 1) does not"),
+            "chrono learns long dependencies much faster than the usual "
+            "initialization (Tallec and Ollivier 2018)",
+            *studies.beats_verdict(tally(summaries), pair[0], pair[1:], steps,
+                                   deciding, done(pair), threshold[0], symbol,
+                                   metric)))
+        claims.append(("learned", (
+            f"chrono, {task} T = {length}: the chrono LSTM learns ({weak}) where "
+            "the usual LSTM stays at the baseline (the weaker form)"),
+            "the usual LSTM stays at the memoryless baseline"
+            + (" on the copy task" if spec["task"] == "copy" else ""),
+            *studies.beats_verdict(tally(learned_summaries), pair[0], pair[1:],
+                                   steps, None, done(pair), learned[0], symbol,
+                                   metric)))
+    return claims
+
+
+def np_fixed_data(plan, root, figure_stem=None):
+    """The np-RNN comparison: its tables and the claim of each row."""
+    out = {"rows": {}, "studies": {}}
+    by_row = {}
+    for unit, row, task, length, families in plans.np_studies(plan):
+        study = np_study(plan, root, unit, row, task, length, families)
+        settings, records = studies.read(study.directory)
+        complete = studies.is_complete(study)
+        out["studies"][unit] = {
+            "directory": os.path.relpath(study.directory, _results.RESULTS_DIR),
+            "complete": complete, "finished": studies.finished(study),
+            "row": row}
+        entry = by_row.setdefault(row, {"records": {}, "complete": True,
+                                        "thresholds": {}, "baselines": {}})
+        entry["complete"] &= complete
+        if settings is None:
+            continue
+        entry["thresholds"][task] = settings.threshold
+        entry["baselines"][task] = settings.baseline
+        entry["records"].setdefault((task, length), []).extend(records)
+    figure = None
+    families_of = {row: families for _, row, _, _, families in plans.np_studies(plan)}
+    for row, entry in by_row.items():
+        table = {}
+        for (task, length), records in entry["records"].items():
+            present = {r["candidate"] for r in records}
+            for family in [f for f in families_of[row] if f in present]:
+                s = studies.family_summary(records, family,
+                                           entry["thresholds"][task])
                 best = s["best"]
-                table[task][family][length] = {
+                table.setdefault(task, {}).setdefault(family, {})[length] = {
                     "successes": s["successes"], "trials": s["trials"],
                     "finite": best["finite"] if best else [],
-                    "diverged": best["diverged"] if best else 0,
-                }
-    out["table"] = table
-    pooled = {f: {"successes": sum(c["successes"] for t in table.values()
-                                   for c in t[f].values()),
-                  "trials": sum(c["trials"] for t in table.values()
-                                for c in t[f].values())}
-              for f in plans.NP_FAMILIES}
-    out["pooled"] = pooled
-    if not all_records:
-        out["claim"] = ("undecided", "not run yet")
-        return out, None
-    out["claim"] = studies.np_verdict(pooled, all_records, out["complete"])
-    figure = studies.plot_np(table, plan.np_lengths, thresholds, baselines,
-                             f"{figure_stem}_np_fixed.png")
+                    "diverged": best["diverged"] if best else 0}
+        pooled = {}
+        for by_family in table.values():
+            for family, cells in by_family.items():
+                p = pooled.setdefault(family, {"successes": 0, "trials": 0})
+                for c in cells.values():
+                    p["successes"] += c["successes"]
+                    p["trials"] += c["trials"]
+        out["rows"][row] = {"table": table, "pooled": pooled,
+                            "complete": entry["complete"],
+                            "run": bool(entry["records"])}
+        if row != "extra":
+            rivals_present = all(f in pooled for f in plans.NP_PAPER_FAMILIES)
+            out["rows"][row]["claim"] = (
+                studies.np_verdict(pooled, list(entry["records"].values()),
+                                   entry["complete"])
+                if entry["records"] and rivals_present else
+                ("undecided", "not run yet"))
+        if row == "adam" and figure_stem and entry["records"]:
+            merged = {task: dict(by_family) for task, by_family in table.items()}
+            extra = by_row.get("extra", {})
+            for (task, length), records in (extra.get("records") or {}).items():
+                for family in {r["candidate"] for r in records}:
+                    s = studies.family_summary(records, family,
+                                               extra["thresholds"][task])
+                    merged.setdefault(task, {}).setdefault(family, {})[length] = {
+                        "finite": s["best"]["finite"] if s["best"] else []}
+            figure = studies.plot_np(merged, plan.np_lengths, entry["thresholds"],
+                                     entry["baselines"],
+                                     f"{figure_stem}_np_fixed.png")
     return out, figure
+
+
+def np_study(plan, root, unit, row, task, length, families):
+    """The `Study` of one np-RNN comparison unit."""
+    paper = row == "paper"
+    rate = plan.np_paper_rate if paper else plan.np_learning_rate
+    return studies.Study(
+        directory=os.path.join(root, unit), task=task, length=length,
+        families=tuple(families), steps=plan.np_steps, grid=(rate, rate, 1),
+        seeds=plan.np_seeds, optimizer=None if paper else "adam",
+        clipnorm=None if paper else 1.0)
+
+
+def np_paper_needed(plan, root):
+    """None if the paper-optimizer row must run, else why it need not."""
+    data, _ = np_fixed_data(plan, root)
+    verdict, _ = data["rows"].get("adam", {}).get("claim", ("undecided", ""))
+    if verdict in ("confirmed", "refuted"):
+        return f"not needed: the Adam row {verdict} the claim"
+    return None
 
 
 def _mnist(plan, root, mnist_path, figure_stem):
@@ -152,89 +302,134 @@ def _mnist(plan, root, mnist_path, figure_stem):
     return out, mnist.plot(results, f"{figure_stem}_mnist.png")
 
 
-def _steps_text(outcomes):
-    return ", ".join(outcomes) if outcomes else "-"
+def _value(v):
+    return f"{v:.3g}"
 
 
-def _adding_section(name, data, plan):
+def _study_section(name, data, spec):
     length, steps = data["T"], data["steps"]
-    lines = [f"### T = {length} (`{name}`)", ""]
+    task = "Copy task" if data["task"] == "copy" else "Adding problem"
+    lines = [f"### {task}, T = {length} (`{name}`)", ""]
     if not data["families"]:
         return lines + [f"Not run yet: `reproduce.py --only {name}`.", ""]
+    metric = "accuracy" if data["task"] == "copy" else "MSE"
+    symbol = "<=" if data["direction"] == "min" else ">="
     paper = {"indrnn": "converges (up to T = 5000)"}
-    if length >= 1000:
+    if name.startswith("adding_T") and length >= 1000:
         paper.update(irnn="fails", lstm="fails")
+    if not name.startswith("adding_T"):
+        paper = {"lstm-chrono": "learns", "lstm": "stays at the baseline"}
     lines += [
-        "| family | paper (Fig. 2) | best lr | MSE <= 0.01 at best lr | steps to "
-        "MSE <= 0.01, per seed | best MSE at best lr (mean ± sd) | "
-        "successes over all rates |",
-        "|---|---|---|---|---|---|---|",
-    ]
+        f"| family | paper | lr | {metric} {symbol} {data['threshold']:.4g} | "
+        f"steps to it, per seed | best {metric} (mean ± sd) | diverged |",
+        "|---|---|---|---|---|---|---|"]
     for family, f in data["families"].items():
-        lr = f["best_learning_rate"]
-        lines.append(
-            f"| {studies.LABELS[family]} | {paper.get(family, '-')} | "
-            f"{'-' if lr is None else format(lr, '.3g')} | "
-            f"{f['successes_at_best'] or 0}/{f['seeds_at_best'] or 0} | "
-            f"{_steps_text(f['steps_to_threshold'])} | "
-            f"{studies.mean_sd(f['best_mse'])} | {f['successes']}/{f['trials']} |")
-    verdict, reason = data["claim"]
-    status = ("" if data["complete"] else
-              f" Partial: {data['finished']} of {data['planned']} trials.")
-    lines += ["", f"IndRNN converges where IRNN and LSTM fail: **{verdict}** "
-              f"({reason}).{status} Every trial: `{plan.name}/{name}/"
-              f"{'<family>/' if data['per_family'] else ''}sensitivity.md`.",
-              ""]
-    if length >= LEARNED_FROM:
-        verdict, reason = data["learned"]
-        lines += [f"The weaker form a CPU budget can decide, IndRNN learns (best "
-                  f"MSE <= {studies.LEARNED:.3g}, half the baseline) where IRNN "
-                  f"and LSTM stay at the baseline: **{verdict}** ({reason}).", ""]
+        units = f" ({f['units']} units)" if f["units"] else ""
+        extra = " (extra row)" if f["extra"] else ""
+        for lr, r in f["rates"].items():
+            best = float(lr) == f["best_learning_rate"]
+            lines.append(
+                f"| {studies.label(family)}{units}{extra} | "
+                f"{paper.get(family, '-')} | {float(lr):.3g}"
+                f"{' (best)' if best and len(f['rates']) > 1 else ''} | "
+                f"{r['successes']}/{r['seeds']} | {', '.join(r['outcomes'])} | "
+                f"{studies.mean_sd(r['best_values'])} | {r['diverged']} |")
+    for family, why in data["not_run"].items():
+        lines.append(f"| {studies.label(family)} | {paper.get(family, '-')} | - | "
+                     f"not run: {why} | - | - | - |")
+    status = ("" if data["finished"] == data["planned"] and all(
+        data["complete"].values()) else
+        f" Partial: {data['finished']} of {data['planned']} trials of the "
+        "studies so far.")
+    where = (f"`{data['directory']}/<family>/lr_<rate>/sensitivity.md`"
+             if data["per_family"] else f"`{data['directory']}/sensitivity.md`")
+    lines += ["", (f"Each family at one rate x {data['seeds']} seeds (a rate "
+                   "diverged in most seeds adds the next lower half-decade "
+                   "rate; the best rate tried is the family's row in the "
+                   "verdicts)" if data["per_family"] else
+                   f"Every rate x {data['seeds']} seeds; the verdicts count "
+                   "every rate") + f", {steps} steps.{status} Every trial: "
+              f"{where}.", ""]
+    for _, claim, _, verdict, reason in data["claims"]:
+        lines += [f"{claim}: **{verdict}** ({reason}).", ""]
     return lines
 
 
 def _np_section(data, plan):
     lines = []
-    paper = "better than IRNN, iRNN (no numbers in PAPERS.md)"
-    for task, by_family in data["table"].items():
-        header = " | ".join(f"T = {t}" for t in plan.np_lengths)
-        lines += [f"**{task} problem** (successes out of {plan.seeds}, best "
-                  "validation MSE mean ± sd over seeds):", "",
-                  f"| family | paper | {header} | pooled |",
-                  "|---|---|" + "---|" * len(plan.np_lengths) + "---|"]
-        for family, by_length in by_family.items():
-            cells = []
-            for length in plan.np_lengths:
-                c = by_length.get(length)
-                if c is None:
-                    cells.append("not run")
-                    continue
-                diverged = f", {c['diverged']} diverged" if c["diverged"] else ""
-                cells.append(f"{c['successes']}/{c['trials']}, "
-                             f"{studies.mean_sd(c['finite'])}{diverged}")
-            k = sum(c["successes"] for c in by_length.values())
-            n = sum(c["trials"] for c in by_length.values())
-            lines.append(f"| {studies.LABELS[family]} | "
-                         f"{paper if family == 'np-rnn' else '-'} | "
-                         + " | ".join(cells) + f" | {k}/{n} |")
-        lines.append("")
+    for row, title in (("adam", f"Adam {plan.np_learning_rate:g}, clip norm 1, "
+                                "for every family"),
+                       ("paper", f"each family's paper optimizer (SGD "
+                                 f"{plan.np_paper_rate:g}; IRNN and iRNN "
+                                 "clipped at norm 1, np-RNN not)")):
+        entry = data["rows"].get(row)
+        if not entry or not entry["run"]:
+            continue
+        table = {task: dict(by_family) for task, by_family in entry["table"].items()}
+        if row == "adam":
+            for task, by_family in data["rows"].get("extra", {}).get(
+                    "table", {}).items():
+                for family, cells in by_family.items():
+                    table.setdefault(task, {})[family] = dict(cells, extra=True)
+        lines += [f"#### {title}", ""]
+        for task, by_family in table.items():
+            header = " | ".join(f"T = {t}" for t in plan.np_lengths)
+            lines += [f"**{task} problem** (successes out of {plan.np_seeds}, "
+                      "best validation MSE mean ± sd over seeds):", "",
+                      f"| family | {header} | pooled |",
+                      "|---|" + "---|" * len(plan.np_lengths) + "---|"]
+            for family, by_length in by_family.items():
+                extra = by_length.get("extra")
+                cells = []
+                for length in plan.np_lengths:
+                    c = by_length.get(length)
+                    if c is None:
+                        cells.append("not run")
+                        continue
+                    diverged = f", {c['diverged']} diverged" if c["diverged"] else ""
+                    cells.append(f"{c['successes']}/{c['trials']}, "
+                                 f"{studies.mean_sd(c['finite'])}{diverged}")
+                k = sum(c["successes"] for L, c in by_length.items() if L != "extra")
+                n = sum(c["trials"] for L, c in by_length.items() if L != "extra")
+                lines.append(f"| {studies.label(family)}"
+                             f"{' (extra row)' if extra else ''} | "
+                             + " | ".join(cells) + f" | {k}/{n} |")
+            lines.append("")
+        verdict, reason = entry["claim"]
+        lines += [f"np-RNN beats IRNN and iRNN ({title}): **{verdict}** "
+                  f"({reason}).", ""]
     return lines
 
 
-def _clockwork_section(data, plan, name):
+def _clockwork_section(data, fair, plan, name):
     if data is None:
-        return [f"Not run yet: `reproduce.py --only clockwork_generation` runs "
-                f"`clockwork_generation.py` (about 10 min).", ""], []
+        return ["Not run yet: `reproduce.py --only clockwork_generation` runs "
+                "`clockwork_generation.py` (about 10 min).", ""], [], []
     rows = clockwork.verdicts(data)
+    fair_rows = [r for rs in fair.values() if rs for r in rs]
     lines = ["| parameters (Clockwork: used) | paper | ours: final NMSE, mean "
              "(min..max) | verdict |", "|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| ~{r['parameters']} ({r['used']}) | far below tanh RNN and "
-                     f"LSTM | {r['evidence']} | {r['verdict']}: {r['reason']} |")
+        lines.append(f"| ~{r['parameters']} ({r['used']}, 8 modules) | far below "
+                     f"tanh RNN and LSTM | {r['evidence']} | {r['verdict']}: "
+                     f"{r['reason']} |")
+    for r in fair_rows:
+        lines.append(f"| ~{r['parameters']} ({r['used']}, {r['modules']} modules "
+                     f"of 2: the fair row) | far below tanh RNN and LSTM | "
+                     f"{r['evidence']} | {r['verdict']}: {r['reason']} |")
+    for modules, rs in fair.items():
+        if rs is None:
+            lines.append(f"| ~100 ({modules} modules of 2: the fair row) | - | "
+                         "not run yet | - |")
     steps = data["settings"]["steps"]
     lines += ["", f"{steps} Adam steps, learning rate per family and size from "
-              f"a short sweep; details in `{name}.md`, output in `{name}.png`.", ""]
-    return lines, rows
+              f"a short sweep; details in `{name}.md`, output in `{name}.png`. "
+              "At ~100 parameters 8 modules can use 61 (1 unit each) or 193 (2 "
+              "units each) parameters against the LSTM's 101: the fair rows "
+              "give Clockwork fewer modules of 2 units (periods 1 to "
+              "2^(modules-1)), 91 parameters with 5 and 121 with 6, the nearest "
+              "below and above, against the same tanh RNN and LSTM runs.", ""]
+    return lines, rows, fair_rows
 
 
 def _mnist_section(data):
@@ -257,28 +452,27 @@ def _mnist_section(data):
                     "unit).", ""]
 
 
-def _budget_table(plan):
+def _budget_table(plan, units):
+    by_experiment = {}
+    for u in units:
+        by_experiment[u.experiment] = by_experiment.get(u.experiment, 0) + u.estimate
     lines = ["| experiment | T | steps | learning rates (Adam, clip norm 1) | "
              "seeds | why this budget | expected to decide with | at most |",
              "|---|---|---|---|---|---|---|---|"]
-    for name, spec in plan.adding.items():
-        seeds = plans.adding_seeds(plan, name)
-        worst = sum(plans.study_seconds(families, spec["length"], spec["steps"],
-                                        grid[2] * seeds)
-                    for _, families, grid in plans.adding_studies(plan, name))
+    for name, spec in plan.studies.items():
         lines.append(
             f"| {name} | {spec['length']} | {spec['steps']} | "
-            f"{plans.adding_rates_text(plan, name)} | "
-            f"{seeds} | {spec['reason']} | "
-            f"{spec['deciding'] or '-'} | {plans.format_minutes(worst)} |")
-    worst = sum(plans.study_seconds(plans.NP_FAMILIES, t, plan.np_steps, plan.seeds)
-                for t in plan.np_lengths) * len(plans.NP_TASKS)
+            f"{plans.rates_text(spec)} | {spec['seeds']} | {spec['reason']} | "
+            f"{spec.get('deciding') or '-'} | "
+            f"{plans.format_minutes(by_experiment.get(name, 0))} |")
     lines.append(
         f"| np_fixed (adding, multiplication) | "
         f"{', '.join(map(str, plan.np_lengths))} | {plan.np_steps} | "
-        f"{plan.np_learning_rate:g} for all | {plan.seeds} | "
+        f"{plan.np_learning_rate:g} for all; second row (only if the first "
+        f"leaves the claim open): SGD {plan.np_paper_rate:g} "
+        f"({plans.NP_PAPER_SOURCE}) | {plan.np_seeds} | "
         f"{plan.np_reason} | {plan.np_deciding or '-'} | "
-        f"{plans.format_minutes(worst)} |")
+        f"{plans.format_minutes(by_experiment.get('np_fixed', 0))} |")
     steps = 28 if plan.mnist["rows"] else 784
     worst = len(plans.MNIST_RUNS) * plans.mnist_seconds(plan)
     lines.append(f"| mnist (with --mnist-path) | {steps} | {plan.mnist['minutes']:g} "
@@ -308,25 +502,32 @@ def _run_times(root, units):
     lines.append(f"| sum over the units | {plans.format_minutes(total_wall)} | "
                  f"{plans.format_minutes(total_trials)} | "
                  f"{plans.format_minutes(sum(u.estimate for u in units))} |")
+    notes = []
+    spent = runs.get("_budget", {}).get("spent_seconds")
+    if spent:
+        notes.append(f"Wall time of the runs so far, over every session: "
+                     f"{plans.format_minutes(spent)}.")
     record = runs.get("_last_run")
-    note = ""
     if record:
-        note = (f"The last run of every experiment ran "
-                f"{plans.count(record.get('units', 0), 'unit')} in "
-                f"{plans.format_minutes(record['wall_seconds'])} of wall time, "
-                f"{record['jobs']} at a time, on {record['cpus']} CPU cores, "
-                f"{record['backend']} backend.")
-    return lines, note
+        notes.append(
+            f"The last run of every experiment ran "
+            f"{plans.count(record.get('units', 0), 'unit')} in "
+            f"{plans.format_minutes(record['wall_seconds'])} of wall time, "
+            f"{record['jobs']} at a time, on {record['cpus']} CPU cores, "
+            f"{record['backend']} backend.")
+    return lines, " ".join(notes)
 
 
 def _gpu_section():
     paper = plans.paper_plan()
-    trials = len(plans.ADDING_FAMILIES) * paper.grid[2] * paper.seeds
-    trial_steps = {s["length"]: trials * s["steps"] for s in paper.adding.values()}
-    gpu_adding = sum(n * t * GPU_US_PER_TIMESTEP * 1e-6 for t, n in trial_steps.items())
-    cpu_adding = sum(paper.grid[2] * paper.seeds * spec["steps"] * sum(
-        plans.step_seconds(f, spec["length"]) for f in plans.ADDING_FAMILIES)
-        for spec in paper.adding.values())
+    gpu = cpu = 0.0
+    for spec in paper.studies.values():
+        rates = spec["grid"][2] if "grid" in spec else 1
+        trials = len(spec["families"]) * rates * spec["seeds"]
+        gpu += trials * spec["steps"] * spec["length"] * GPU_US_PER_TIMESTEP * 1e-6
+        cpu += rates * spec["seeds"] * spec["steps"] * sum(
+            plans.step_seconds(f, spec["length"], spec["task"])
+            for f in spec["families"])
     mnist_hours = len(plans.MNIST_RUNS) * paper.mnist["minutes"] / 60
     return [
         "`reproduce.py --paper-scale --mnist-path FILE` runs the papers' "
@@ -334,22 +535,43 @@ def _gpu_section():
         "1000 and 5000 for 60K steps with the learning rate divided by 10 every "
         "20K (Li et al. 2018, Fig. 2), over a grid of 2e-5, 2e-4, 2e-3 that "
         "holds every family's paper rate (2e-4 for ReLU networks, 2e-3 for "
-        "LSTM, about 1e-5 for IRNN at long T), the np-RNN comparison for 60K "
-        "steps, and sequential / permuted MNIST for "
-        f"{paper.mnist['minutes'] / 60:g} h per model at batch 128. It would "
-        "add what the CPU budgets cannot: IndRNN's convergence at T = 5000, "
-        "budgets that let every family converge if it can (so a failure of "
-        "IRNN or LSTM is the paper's failure, not a short budget's), and "
-        "MNIST accuracies comparable with 99.0 / 96.0.",
+        "LSTM, about 1e-5 for IRNN at long T), the chrono paper's copy task at "
+        "T = 500 and 2000, the np-RNN comparison for 60K steps, and sequential "
+        f"/ permuted MNIST for {paper.mnist['minutes'] / 60:g} h per model at "
+        "batch 128. It would add what the CPU budgets cannot: budgets that let "
+        "every family converge if it can (so a failure of IRNN or LSTM is the "
+        "paper's failure, not a short budget's), LSTM at T = 5000, and MNIST "
+        "accuracies comparable with 99.0 / 96.0.",
         "",
         f"Expected time if every trial ran its full budget: about "
-        f"{gpu_adding / 3600:.0f} GPU-hours for the adding runs (at "
+        f"{gpu / 3600:.0f} GPU-hours for the study runs (at "
         f"{GPU_US_PER_TIMESTEP} us per time step of a training step, an "
         "assumption for small recurrent models on one GPU, not measured here) "
         f"plus {mnist_hours:g} h of MNIST; trials that reach the threshold "
         "stop early, and --jobs N spreads the studies over N devices. On this "
-        f"CPU the adding runs alone would take about {cpu_adding / 86400:.0f} "
-        "days by the step costs above.",
+        f"CPU the study runs alone would take about {cpu / 86400:.0f} days by "
+        "the step costs above.",
+        "",
+    ]
+
+
+def _fix_note(plan):
+    return [
+        f"Every study here (adding, np-RNN and chrono) was run after commit "
+        f"{STUDY_FIX}, which made a trial's batches independent of the trials "
+        "run before it in the same process (before it, on JAX a fresh model "
+        "trained on the second pass of its generated data and a reused "
+        "compiled model on the first); the studies made before it were "
+        "removed from the results (git history keeps them), and those shown "
+        "here ran after it. The MNIST runs and `clockwork_generation` do "
+        "not go through the study code and were not affected: each MNIST "
+        "model trains once in a process of its own (its result does not "
+        "depend on what ran before it), and each Clockwork run clears the "
+        "session, sets its seed and trains on copies of one fixed waveform "
+        "(every batch the same). The T = 200 sensitivity sweep the long-T "
+        "rates come from ran before the fix; its trials are valid draws of "
+        "the same generated data (only which draw depended on the run order) "
+        "and it is to be rerun with the scheme study.",
         "",
     ]
 
@@ -361,86 +583,75 @@ def build(plan, root, units, mnist_path):
 
     stem = os.path.join(_results.RESULTS_DIR, plan.name)
     figures = []
-    adding = {}
-    for name in plan.adding:
-        adding[name], figure = _adding(plan, root, name, stem)
+    experiments = {}
+    for name in plan.studies:
+        experiments[name], figure = _study_experiment(plan, root, name, stem)
         if figure:
             figures.append(figure)
-        for study, *_ in plans.adding_studies(plan, name):
-            if studies.read(os.path.join(root, study))[1]:
-                report_lib.write_report(os.path.join(root, study))
-    np_fixed, figure = _np_fixed(plan, root, stem)
+        for chain, _ in experiment_studies(plan, root, name).values():
+            for s in chain:
+                if studies.read(s.directory)[1]:
+                    report_lib.write_report(s.directory)
+    np_fixed, figure = np_fixed_data(plan, root, stem)
     figures += [figure] if figure else []
     for study in np_fixed["studies"].values():
         if study["finished"]:
             report_lib.write_report(os.path.join(_results.RESULTS_DIR,
                                                  study["directory"]))
     cw_data = clockwork.read(_results.RESULTS_DIR, plan.clockwork_name)
+    fair = {m: clockwork.fair_verdicts(cw_data, clockwork.read(
+        _results.RESULTS_DIR, clockwork.fair_name(plan.name, m)))
+        for m in plan.clockwork_fair}
     mnist_data, figure = _mnist(plan, root, mnist_path, stem)
     figures += [figure] if figure else []
 
     claims = []
-    for name, data in adding.items():
+    for name, data in experiments.items():
+        spec = plan.studies[name]
         seeds = plans.count(data["seeds"], "seed")
-        budget = ((f"each family at one rate x {seeds}, " if data["per_family"]
-                   else f"{plans.count(plan.grid[2], 'rate')} x {seeds}, ")
-                  + "{steps} steps")
-        t = data["T"]
-        ind = data["families"].get("indrnn")
-        ours = "not run" if ind is None else (
-            f"IndRNN {ind['successes']}/{ind['trials']}, IRNN "
-            f"{data['families']['irnn']['successes']}/"
-            f"{data['families']['irnn']['trials']}, LSTM "
-            f"{data['families']['lstm']['successes']}/"
-            f"{data['families']['lstm']['trials']} runs at MSE <= 0.01")
-        verdict, reason = data.get("claim", ("undecided", "not run yet"))
+        budget = ((f"each family at its rate(s) x {seeds}, "
+                   if data["per_family"] else
+                   f"{plans.count(spec['grid'][2], 'rate')} x {seeds}, ")
+                  + f"{data['steps']} steps")
+        for key, claim, paper, verdict, reason in data["claims"]:
+            ours = _ours(data, key)
+            claims.append({"experiment": name, "claim": claim, "paper": paper,
+                           "ours": ours, "budget": budget, "verdict": verdict,
+                           "reason": reason})
+    for row, label in (("adam", f"Adam {plan.np_learning_rate:g}"),
+                       ("paper", "each paper's optimizer (SGD)")):
+        entry = np_fixed["rows"].get(row)
+        rate = plan.np_learning_rate if row == "adam" else plan.np_paper_rate
+        pooled = entry["pooled"] if entry else {}
+        verdict, reason = entry["claim"] if entry else ("undecided", "not run yet")
+        if row == "paper" and not (entry and entry["run"]):
+            why = np_paper_needed(plan, root)
+            verdict, reason = ("not run", why) if why else (
+                "undecided", "not run yet (runs when the Adam row leaves the "
+                "claim open)")
         claims.append({
-            "claim": f"adding, T = {t}: IndRNN converges where IRNN and LSTM fail"
-                     + ("" if t >= 1000 else " (claimed only by T = 1000)"),
-            "paper": "IRNN and LSTM fail by T = 1000; IndRNN converges (Fig. 2)",
-            "ours": ours, "budget": budget.format(steps=data["steps"]),
+            "experiment": "np_fixed",
+            "claim": "np-RNN beats IRNN and iRNN at one fixed setting (adding and "
+                     f"multiplication, T = {', '.join(map(str, plan.np_lengths))}; "
+                     f"{label})",
+            "paper": "np-RNN better than IRNN and iRNN (numbers not in PAPERS.md)",
+            "ours": ", ".join(f"{studies.label(f)} {p['successes']}/{p['trials']}"
+                              for f, p in pooled.items()) + " runs at the threshold"
+            if pooled else "not run",
+            "budget": (f"lr {rate:g}, {plans.count(plan.np_seeds, 'seed')}, "
+                       f"{plan.np_steps} steps"),
             "verdict": verdict, "reason": reason})
-        if t >= LEARNED_FROM:
-            verdict, reason = data.get("learned", ("undecided", "not run yet"))
-            counts = data.get("learned_counts") or {}
-            claims.append({
-                "claim": f"adding, T = {t}: IndRNN learns (best MSE <= "
-                         f"{studies.LEARNED:.3g}, half the baseline) where IRNN "
-                         "and LSTM stay at the baseline (the weaker form)",
-                "paper": "IRNN and LSTM at the baseline by T = 1000, IndRNN "
-                         "near 0 (Fig. 2)",
-                "ours": "not run" if not counts else ", ".join(
-                    f"{studies.LABELS[f]} {k}/{n}" for f, (k, n) in counts.items()
-                    if f in ("indrnn", "irnn", "lstm")) + " runs",
-                "budget": budget.format(steps=data["steps"]),
-                "verdict": verdict, "reason": reason})
-        verdict, reason = data.get("converges", ("undecided", "not run yet"))
-        best = "-" if ind is None else (
-            f"{ind['successes_at_best']}/{ind['seeds_at_best']} seeds at its best "
-            f"rate; best MSE {studies.mean_sd(ind['best_mse'])}")
+    cw_lines, cw_rows, cw_fair = _clockwork_section(cw_data, fair, plan,
+                                                    plan.clockwork_name)
+    for r in cw_rows + cw_fair:
+        fair_row = "modules" in r
         claims.append({
-            "claim": f"adding, T = {t}: IndRNN converges (MSE <= 0.01)",
-            "paper": "converges up to T = 5000 (Fig. 2)", "ours": best,
-            "budget": budget.format(steps=data["steps"]),
-            "verdict": verdict, "reason": reason})
-    verdict, reason = np_fixed["claim"]
-    pooled = np_fixed["pooled"]
-    claims.append({
-        "claim": "np-RNN beats IRNN and iRNN at one fixed setting (adding and "
-                 f"multiplication, T = {', '.join(map(str, plan.np_lengths))})",
-        "paper": "np-RNN better than IRNN and iRNN (numbers not in PAPERS.md)",
-        "ours": ", ".join(f"{studies.LABELS[f]} {pooled[f]['successes']}/"
-                          f"{pooled[f]['trials']}" for f in plans.NP_FAMILIES)
-        + " runs at the threshold" if any(
-            p["trials"] for p in pooled.values()) else "not run",
-        "budget": f"lr {plan.np_learning_rate:g}, "
-                  f"{plans.count(plan.seeds, 'seed')}, {plan.np_steps} steps",
-        "verdict": verdict, "reason": reason})
-    cw_lines, cw_rows = _clockwork_section(cw_data, plan, plan.clockwork_name)
-    for r in cw_rows:
-        claims.append({
+            "experiment": "clockwork_generation",
             "claim": f"Clockwork generates the waveform far below tanh RNN and "
-                     f"LSTM at ~{r['parameters']} parameters",
+                     f"LSTM at ~{r['parameters']} parameters"
+                     + (f" ({r['modules']} modules of 2, {r['used']} parameters "
+                        "used: the fair row)" if fair_row else
+                        f" ({r['used']} used)"),
             "paper": "far below (numbers unconfirmed; replications: about 2e-3 "
                      "against 9e-2 at ~800)",
             "ours": r["evidence"],
@@ -448,7 +659,8 @@ def build(plan, root, units, mnist_path):
                 max(s["seeds"] for s in cw_data["summary"]), "seed"),
             "verdict": r["verdict"], "reason": r["reason"]})
     if cw_data is None:
-        claims.append({"claim": "Clockwork generates the waveform far below tanh "
+        claims.append({"experiment": "clockwork_generation",
+                       "claim": "Clockwork generates the waveform far below tanh "
                                 "RNN and LSTM", "paper": "far below", "ours": "-",
                        "budget": "-", "verdict": "undecided",
                        "reason": "clockwork_generation has not run"})
@@ -461,7 +673,7 @@ def build(plan, root, units, mnist_path):
         verdict, reason = mnist_verdicts.get(name, (
             "undecided", mnist_data.get("status", "not run yet")))
         claims.append({
-            "claim": claim, "paper": paper,
+            "experiment": "mnist", "claim": claim, "paper": paper,
             "ours": "-" if r is None else f"{100 * r['test_accuracy']:.2f}% (1 seed)",
             "budget": f"{plan.mnist['minutes']:g} min",
             "verdict": verdict, "reason": reason})
@@ -475,27 +687,34 @@ def build(plan, root, units, mnist_path):
 
     times, times_note = _run_times(root, units)
     quick = plan.name == "reproduction_quick"
+    adding = [n for n in plan.studies if n.startswith("adding_T")]
+    chrono = [n for n in plan.studies if n not in adding]
     body = [
         "## Verdicts", "",
         *(["**Quick smoke run: tiny lengths and budgets. These are not "
            "results.**", ""] if quick else []),
         *claim_lines, "",
-        "Verdicts: adding problem by Fisher's exact test on the success counts "
-        "over every rate and seed (3 seeds against 3 can never differ clearly: "
-        "3/3 against 0/3 gives p = 0.1; 4/4 against 0/4 gives 0.029); np-RNN by "
-        "the same test pooled over its six studies or, when none of np-RNN, "
-        "IRNN and iRNN reaches the threshold, by a sign test on the best MSE "
-        "of paired runs (same study and seed); Clockwork when every seed ends "
-        "below every seed of both rivals; MNIST when the paper's accuracy is "
-        "reached. A budget that ends before a model converges leaves a claim "
-        "undecided, never refuted, unless a rival succeeds as often.",
+        "Verdicts: the adding and chrono claims by Fisher's exact test on the "
+        "success counts, at each family's best rate where a family trains at "
+        "its own rate(s) (4 seeds: 4/4 against 0/4 gives p = 0.029, the "
+        "smallest clear difference; 3/3 against 0/3 gives 0.1) and over every "
+        "rate and seed of a sweep; a claim about one family alone (IndRNN "
+        "converges) when every seed reaches the threshold at its best rate; "
+        "np-RNN by a sign test on the best MSE of paired runs (same study and "
+        "seed) pooled over its six studies, the success counts beside it; "
+        "Clockwork when every seed ends below every seed of both rivals; MNIST "
+        "when the paper's accuracy is reached. A budget that ends before a "
+        "model converges leaves a claim undecided, never refuted, unless a "
+        "rival succeeds as often.",
         "",
+        *_fix_note(plan),
         "## Budgets", "",
-        *_budget_table(plan), "",
+        *_budget_table(plan, units), "",
         "The estimates (\"at most\": every trial runs its whole budget) use the "
         "all-in step costs of `_reproduction_plan.STEP_MS`: T = 100 and 200 "
-        "from the committed sensitivity trials, T = 1000 from short runs here; "
-        "trials that reach the threshold or diverge stop early.",
+        "from the committed sensitivity trials, T = 1000 and 5000 from short "
+        "runs here; trials that reach the threshold or diverge stop early, "
+        "and a rate that diverged in most seeds adds a study.",
         "",
         "## 1. Adding problem (IndRNN paper, Fig. 2)", "",
         f"The families at their papers' sizes (IndRNN 2 x 128 with |u| <= "
@@ -503,31 +722,48 @@ def build(plan, root, units, mnist_path):
         f"1 for all, batch {studies.BATCH_SIZE}, validation on "
         f"{plan.num_validation} sequences every {plan.eval_every} steps; a "
         "trial stops at MSE <= 0.01 or when it diverges. The best rate has the "
-        "most seeds at MSE <= 0.01, then the lowest median best MSE.", "",
+        "most seeds at MSE <= 0.01, then the lowest median best MSE. Every "
+        "family trains at the same budget at each T.", "",
     ]
-    for name, data in adding.items():
-        body += _adding_section(name, data, plan)
-        png = f"{plan.name}_adding_T{data['T']}.png"
-        if f"{stem}_adding_T{data['T']}.png" in figures:
+    for name in adding:
+        body += _study_section(name, experiments[name], plan.studies[name])
+        png = f"{plan.name}_{name}.png"
+        if f"{stem}_{name}.png" in figures:
             body += [f"![{png}]({png})", ""]
     body += ["## 2. np-RNN at one fixed setting (np-RNN paper)", "",
-             f"IRNN, iRNN, np-RNN, np-tanhRNN and LSTM (1 x 100), Adam "
-             f"{plan.np_learning_rate:g} with clip norm 1 for all: PAPERS.md "
-             "gives no learning rate of the np-RNN paper (which used SGD), so "
-             "the IndRNN paper's Adam rate for ReLU networks on the same "
-             "problem is used for every family. Success: MSE <= 0.01 (adding), "
-             "<= 0.0029 (multiplication, the same fraction of its baseline "
-             "0.0486).", ""]
-    body += _np_section(np_fixed, plan) if any(
-        s["finished"] for s in np_fixed["studies"].values()) else [
-        "Not run yet: `reproduce.py --only np_fixed`.", ""]
-    body += [f"np-RNN beats IRNN and iRNN: **{np_fixed['claim'][0]}** "
-             f"({np_fixed['claim'][1]}).", ""]
+             f"IRNN, iRNN, np-RNN and np-tanhRNN (1 x 100; LSTM as an extra "
+             f"row in studies of its own), Adam {plan.np_learning_rate:g} with "
+             "clip norm 1 for all: PAPERS.md gives no learning rate of the "
+             "np-RNN paper (which used SGD), so the IndRNN paper's Adam rate "
+             "for ReLU networks on the same problem is used for every family. "
+             "Success: MSE <= 0.01 (adding), <= 0.0029 (multiplication, the "
+             "same fraction of its baseline 0.0486).", ""]
+    np_lines = _np_section(np_fixed, plan)
+    body += np_lines or ["Not run yet: `reproduce.py --only np_fixed`.", ""]
     png = f"{plan.name}_np_fixed.png"
     if f"{stem}_np_fixed.png" in figures:
         body += [f"![{png}]({png})", ""]
-    body += ["## 3. Clockwork RNN sequence generation", "", *cw_lines]
-    body += ["## 4. Sequential and permuted MNIST", "", *_mnist_section(mnist_data)]
+    body += ["## 3. Chrono initialization (Tallec and Ollivier 2018)", "",
+             "Chrono sets an LSTM's forget-gate bias to log(U(1, T_max - 1)) and "
+             "its input-gate bias to the opposite (`keras_rnninit.Chrono`, the "
+             "`lstm-chrono` family), so that the units' memory spans 1 to "
+             "T_max steps; the usual initialization sets the forget bias to 1. "
+             "The paper's settings (PAPERS.md, section 5 of the paper): the copy "
+             "task at T = 500 and 2000 and the adding problem at T = 200 and "
+             "750, one LSTM of 128 units, RMSprop at 1e-3. Here: the copy task "
+             "at T = 500 (10 symbols of 8 to recall after T blanks; success "
+             "when 99% of them are recalled, the memoryless baseline guesses "
+             "1 in 8) and the adding problem at T = 750, both LSTMs of 128 "
+             "units at the paper's 1e-3 with Adam and clip norm 1 (as every "
+             "claim here), T_max the input length; IndRNN (2 x 128) and "
+             "np-RNN (1 x 100) as extra rows at their adding rates.", ""]
+    for name in chrono:
+        body += _study_section(name, experiments[name], plan.studies[name])
+        png = f"{plan.name}_{name}.png"
+        if f"{stem}_{name}.png" in figures:
+            body += [f"![{png}]({png})", ""]
+    body += ["## 4. Clockwork RNN sequence generation", "", *cw_lines]
+    body += ["## 5. Sequential and permuted MNIST", "", *_mnist_section(mnist_data)]
     png = f"{plan.name}_mnist.png"
     if mnist_data["results"]:
         body += [f"![{png}]({png})", ""]
@@ -535,16 +771,19 @@ def build(plan, root, units, mnist_path):
              "## What a GPU run (`--paper-scale`) would add", "", *_gpu_section()]
     payload = {
         "scale": plan.name,
-        "plan": {"adding": plan.adding, "learning_rates": plans.learning_rates(plan),
-                 "seeds": plan.seeds, "eval_every": plan.eval_every,
+        "study_fix": STUDY_FIX,
+        "plan": {"studies": plan.studies, "eval_every": plan.eval_every,
                  "num_validation": plan.num_validation, "lr_decay": plan.lr_decay,
                  "np_fixed": {"lengths": plan.np_lengths, "steps": plan.np_steps,
-                              "learning_rate": plan.np_learning_rate},
-                 "mnist": plan.mnist},
+                              "seeds": plan.np_seeds,
+                              "learning_rate": plan.np_learning_rate,
+                              "paper_rate": plan.np_paper_rate},
+                 "mnist": plan.mnist, "budget_hours": plan.budget_hours},
         "claims": claims,
-        "adding": adding,
+        "studies": experiments,
         "np_fixed": np_fixed,
-        "clockwork": {"results": f"{plan.clockwork_name}.json", "verdicts": cw_rows},
+        "clockwork": {"results": f"{plan.clockwork_name}.json", "verdicts": cw_rows,
+                      "fair": cw_fair},
         "mnist": mnist_data,
         "figures": [os.path.basename(f) for f in figures],
     }
@@ -557,14 +796,37 @@ def build(plan, root, units, mnist_path):
         "from whatever finished, without training). Every experiment is "
         f"resumable: its trials are stored under `{plan.name}/` and a "
         "finished one is never rerun. Each run keeps its training curve.")
-    json_path, md_path = _results.write(plan.name, payload, "\n".join(body), title,
-                                        notes)
+    json_path, md_path = _results.write(plan.name, _jsonable(payload),
+                                        "\n".join(body), title, notes)
     return [json_path, md_path, *figures]
 
 
-def trial_seconds(directory):
-    """Sum of the trials' own times in a study directory, or None."""
-    _, records = studies.read(directory)
-    times = [r["seconds"]["total"] for r in records if r.get("seconds")]
-    return sum(times) if times else None
+def _ours(data, key):
+    """The 'ours' cell of one claim: the counts it was judged on."""
+    fams = data["families"]
+    field = "learned_at_best" if key in ("learned", "learns") else (
+        "at_best" if data["per_family"] else "over_all_rates")
+    shown = (plans.CHRONO_PAIR if data["kind"] == "chrono" else
+             ("indrnn",) if key in ("converges", "learns") else
+             ("indrnn", "irnn", "lstm"))
+    parts = [f"{studies.label(f)} {fams[f][field][0]}/{fams[f][field][1]}"
+             for f in shown if f in fams]
+    return (", ".join(parts) + " runs") if parts else "not run yet"
 
+
+def _jsonable(value):
+    """The payload with non-finite floats as None and tuples as lists."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def trial_seconds(directories):
+    """Sum of the trials' own times in some study directories, or None."""
+    times = [r["seconds"]["total"] for d in directories
+             for r in studies.read(d)[1] if r.get("seconds")]
+    return sum(times) if times else None

@@ -6,42 +6,57 @@
     python benchmarks/reproduce.py --quick                           # smoke run
     python benchmarks/reproduce.py --paper-scale --mnist-path mnist.npz  # GPU/TPU
 
-Experiments (names for `--only`):
+Experiments (names for `--only`; a unit's name, e.g. `adding_T1000/irnn`,
+also works):
 
-- `adding_T100`, `adding_T500`, `adding_T1000`: the IndRNN paper's adding
-  problem (Li et al. 2018, arXiv 1803.04831, Fig. 2). IndRNN (2 x 128),
-  IRNN, np-RNN, LSTM and tanh RNN, Adam with clip norm 1, through the
-  study tool (`tuning.study_families`): at T = 100 a sweep of 3 learning
-  rates x 3 seeds; at T = 500 and 1000 each family at its best rate of the
-  committed T = 200 sensitivity sweep, 4 seeds, one study (and one unit,
-  `adding_T1000/lstm`) per family. The claim: IndRNN converges at
-  T = 1000 where IRNN and LSTM fail.
+- `adding_T100`, `adding_T500`, `adding_T1000`, `adding_T5000`: the IndRNN
+  paper's adding problem (Li et al. 2018, arXiv 1803.04831, Fig. 2).
+  IndRNN (2 x 128), IRNN, np-RNN, LSTM and tanh RNN, Adam with clip norm 1,
+  through the study tool (`tuning.study_families`): at T = 100 a sweep of
+  3 learning rates x 3 seeds; at T = 500 and 1000 every family at the same
+  budget (2000 and 4000 steps, 4 seeds), one unit per family
+  (`adding_T1000/lstm`) at its rate, and a rate that diverges in most
+  seeds is followed by the next lower one until one does not. IndRNN's
+  rate at T = 1000 and 5000 is its best at T = 500. T = 5000: IndRNN, 3
+  seeds, 4000 steps (IRNN only if the budget leaves time). The claim:
+  IndRNN converges where IRNN and LSTM fail by T = 1000.
 - `np_fixed`: the np-RNN paper's comparison at one fixed setting (Talathi
-  and Vartak 2015, arXiv 1511.03771): IRNN, iRNN, np-RNN, np-tanhRNN and
-  LSTM on the adding and multiplication problems at T = 100, 200, 400.
+  and Vartak 2015, arXiv 1511.03771): IRNN, iRNN, np-RNN, np-tanhRNN (and
+  LSTM) on the adding and multiplication problems at T = 100, 200, 400;
+  a second row with each paper's optimizer (SGD) when the first leaves
+  the claim open.
+- `chrono_copy_T500`, `chrono_adding_T750`: chrono initialization (Tallec
+  and Ollivier 2018, arXiv 1804.11188): the chrono LSTM against the usual
+  one (forget bias 1), IndRNN and np-RNN as extra rows.
 - `clockwork_generation`: the Clockwork RNN's sequence generation (Koutnik
   et al. 2014, arXiv 1402.3511), from `clockwork_generation.py`'s results
-  (run only when they are missing).
+  (run only when they are missing), and its fair row at ~100 parameters.
 - `mnist`: sequential MNIST (6-layer IndRNN, IRNN, np-RNN, LSTM) and
   permuted MNIST (IndRNN), an equal wall-clock budget each; needs
   `--mnist-path` (there is no download).
 
-Every experiment is resumable: each study keeps every (configuration, seed)
-trial with its validation curve, a finished experiment is skipped, and an
-interrupted run continues where it stopped. The CPU plan takes under two
-hours on a 2-core CPU with `--jobs 2` (JAX, the fastest backend here, is
-the default); the budgets, with their reasons, are in
-`_reproduction_plan.py`. Writes `benchmarks/results/reproduction.{json,md}`
-and `reproduction_*.png` (or under `BENCHMARK_RESULTS_DIR`); the studies go
-to `results/reproduction/`. `--quick` writes `reproduction_quick*` and
-`--paper-scale` (the papers' settings: T up to 5000, 60K steps with the
-learning rate divided by 10 every 20K, hours of MNIST; for a GPU or TPU)
-`reproduction_paper*`.
+Every experiment is resumable across sessions: each study keeps every
+(configuration, seed) trial with its validation curve, a finished unit is
+skipped, and a run stopped (Ctrl-C, SIGTERM or SIGKILL of the orchestrator,
+whose units then stop too) loses at most each running unit's current trial;
+the same command resumes it. The units start in the plan's order, most
+decisive and shortest first, each once the units it reads are complete;
+progress, the time left and the plan's wall-time budget over every session
+(`--budget-hours`, 6 h for the CPU plan on a 2-core CPU with `--jobs 2`)
+are printed as units end, and a unit whose estimate is above what is left
+says so before it starts. JAX, the fastest backend here, is the default;
+the budgets, with their reasons, are in `_reproduction_plan.py`. Writes
+`benchmarks/results/reproduction.{json,md}` and `reproduction_*.png` (or
+under `BENCHMARK_RESULTS_DIR`); the studies go to `results/reproduction/`.
+`--quick` writes `reproduction_quick*` and `--paper-scale` (the papers'
+settings: T up to 5000, 60K steps with the learning rate divided by 10
+every 20K, hours of MNIST; for a GPU or TPU) `reproduction_paper*`.
 """
 
 import argparse
 import dataclasses
 import json
+import math
 import os
 import sys
 import time
@@ -71,12 +86,15 @@ class Unit:
     """One resumable piece of an experiment, run in a process of its own.
 
     Args:
-        name: e.g. `adding_T100`, `np_fixed/adding_T200`, `mnist/indrnn`.
+        name: e.g. `adding_T100`, `adding_T1000/irnn`, `np_fixed/adding_T200`.
         experiment: the `--only` name it belongs to.
         estimate: seconds if every trial ran its whole budget.
         run: `log -> None`, runs or resumes it.
         done: `() -> float`, the fraction finished (1.0: complete).
         trial_seconds: `() -> float or None`, time its stored runs took.
+        after: names of the units it waits for (it reads their results).
+        optional: started only when its estimate fits in the time left.
+        skip: `() -> str or None`, why it need not run (its `after` done).
     """
 
     name: str
@@ -85,42 +103,75 @@ class Unit:
     run: object
     done: object
     trial_seconds: object = lambda: None
+    after: tuple = ()
+    optional: bool = False
+    skip: object = lambda: None
 
 
-def _study_unit(plan, name, experiment, directory, task, length, families,
-                steps, grid):
-    planned = studies.planned(families, grid, plan)
+def _run_studies(plan, root, experiment, family, log):
+    """Runs a family's chain of studies (or a sweep) until it asks for no
+    more: each finished study may add the next lower rate."""
+    while True:
+        chain, done = studies.chain(plan, root, experiment, family)
+        if done:
+            return
+        if not chain:
+            raise ValueError(f"{experiment}/{family} takes its rate from a unit "
+                             "that has not finished: run that one first")
+        for study in chain:
+            if not studies.is_complete(study):
+                if len(chain) > 1 or "rates" in plan.studies[experiment]:
+                    log(f"study {os.path.relpath(study.directory, root)} "
+                        f"(lr {study.grid[0]:.3g})")
+                studies.run(study, plan, log)
 
-    def done():
-        if studies.is_complete(directory, families, steps, grid, plan):
-            return 1.0
-        _, records = studies.read(directory)
-        return min(0.99, sum(r["status"] == "COMPLETED" for r in records) / planned)
 
-    return Unit(
-        name, experiment,
-        plans.study_seconds(families, length, steps, grid[2] * plan.seeds),
-        lambda log: studies.run(directory, task, length, families, steps, grid,
-                                plan, log),
-        done, lambda: report.trial_seconds(directory))
+def _chain_done(plan, root, experiment, family):
+    chain, done = studies.chain(plan, root, experiment, family)
+    if done:
+        return 1.0
+    planned = sum(s.planned for s in chain) or 1
+    return min(0.99, sum(studies.finished(s) for s in chain) / planned)
+
+
+def _chain_seconds(plan, root, experiment, family):
+    chain, _ = studies.chain(plan, root, experiment, family)
+    return report.trial_seconds([s.directory for s in chain])
 
 
 def make_units(plan, root, mnist_path):
     units = []
-    for name, spec in plan.adding.items():
-        study_plan = dataclasses.replace(plan, seeds=plans.adding_seeds(plan, name))
-        for study, families, grid in plans.adding_studies(plan, name):
-            units.append(_study_unit(
-                study_plan, study, name, os.path.join(root, study), "adding",
-                spec["length"], families, spec["steps"], grid))
-    grid = (plan.np_learning_rate, plan.np_learning_rate, 1)
-    for task in plans.NP_TASKS:
-        for length in plan.np_lengths:
-            key = f"{task}_T{length}"
-            units.append(_study_unit(
-                plan, f"np_fixed/{key}", "np_fixed",
-                os.path.join(root, "np_fixed", key), task, length,
-                plans.NP_FAMILIES, plan.np_steps, grid))
+    for name, experiment, family in plans.study_units(plan):
+        spec = plan.studies[experiment]
+        families = (family,) if family else tuple(spec["families"])
+        rates = len(spec["rates"][family]) if family else spec["grid"][2]
+        estimate = plans.study_seconds(families, spec["length"], spec["steps"],
+                                       rates * spec["seeds"], spec["task"])
+        units.append(Unit(
+            name, experiment, estimate,
+            lambda log, e=experiment, f=family: _run_studies(plan, root, e, f, log),
+            lambda e=experiment, f=family: _chain_done(plan, root, e, f),
+            lambda e=experiment, f=family: _chain_seconds(plan, root, e, f),
+            after=tuple(spec.get("after", {}).get(family, ())),
+            optional=family in spec.get("optional", ())))
+    adam_units = []
+    for name, row, task, length, families in plans.np_studies(plan):
+        study = report.np_study(plan, root, name, row, task, length, families)
+        paper = row == "paper"
+        if not paper:
+            adam_units.append(name)
+        units.append(Unit(
+            name, "np_fixed", study.seconds(),
+            lambda log, s=study: studies.run(s, plan, log),
+            lambda s=study, p=paper: 1.0 if studies.is_complete(s) or (
+                p and report.np_paper_needed(plan, root) and not
+                studies.finished(s)) else min(
+                0.99, studies.finished(s) / s.planned),
+            lambda s=study: report.trial_seconds([s.directory]),
+            after=tuple(n for n in adam_units if not n.startswith(
+                "np_fixed/lstm/")) if paper else (),
+            skip=(lambda: report.np_paper_needed(plan, root)) if paper
+            else (lambda: None)))
 
     def clockwork_seconds():
         data = clockwork.read(_results.RESULTS_DIR, plan.clockwork_name)
@@ -136,6 +187,27 @@ def make_units(plan, root, mnist_path):
         lambda: float(clockwork.read(_results.RESULTS_DIR, plan.clockwork_name)
                       is not None),
         clockwork_seconds))
+    if plan.clockwork_fair:
+        names = [clockwork.fair_name(plan.name, m) for m in plan.clockwork_fair]
+
+        def run_fair(log):
+            os.makedirs(root, exist_ok=True)
+            for m, fair in zip(plan.clockwork_fair, names):
+                if clockwork.read(_results.RESULTS_DIR, fair) is None:
+                    clockwork.run(fair, plan.clockwork_fair_args
+                                  + ("--num-modules", str(m)), log)
+
+        def fair_seconds():
+            data = [clockwork.read(_results.RESULTS_DIR, n) for n in names]
+            runs = [r for d in data if d for r in
+                    list(d["runs"].values()) + list(d["sweeps"].values())]
+            return sum(r["seconds"] for r in runs) if runs else None
+
+        units.append(Unit(
+            "clockwork_fair", "clockwork_generation", 60 * len(names), run_fair,
+            lambda: sum(clockwork.read(_results.RESULTS_DIR, n) is not None
+                        for n in names) / len(names),
+            fair_seconds, after=("clockwork_generation",)))
     if mnist_path:
         for name in plans.MNIST_RUNS:
             directory = os.path.join(root, "mnist", name)
@@ -145,7 +217,8 @@ def make_units(plan, root, mnist_path):
                     d, n, mnist_path, plan.mnist, log=log),
                 lambda d=directory: float(mnist.read(d) is not None),
                 lambda d=directory: (mnist.read(d) or {}).get("seconds")))
-    return units
+    rank = {name: i for i, name in enumerate(plan.order)}
+    return sorted(units, key=lambda u: rank.get(u.name, len(rank)))
 
 
 def _plan(args):
@@ -196,7 +269,11 @@ class Progress:
         self.spent = self.expected = 0.0
         self.finished = 0
 
-    def finish(self, unit, seconds, ok, running):
+    @property
+    def scale(self):
+        return self.spent / self.expected if self.expected else 1.0
+
+    def finish(self, unit, seconds, ok, running, budget):
         self.finished += 1
         if ok and self.remaining[unit.name] > 0:
             self.spent += seconds
@@ -207,19 +284,71 @@ class Progress:
                 f"{plans.format_minutes(seconds)} (at most "
                 f"{plans.format_minutes(estimate)} estimated); "
                 f"{plans.format_minutes(time.time() - self.started)} elapsed, "
-                f"about {plans.format_minutes(self.left(running))} left")
+                f"about {plans.format_minutes(self.left(running))} left"
+                + budget.text())
+
+    def drop(self, name):
+        self.total -= 1
+        self.remaining.pop(name, None)
 
     def left(self, running):
         """`running`: unit name -> seconds it has run so far."""
-        scale = self.spent / self.expected if self.expected else 1.0
-        items = [max(0.0, scale * v - running.get(k, 0.0))
+        items = [max(0.0, self.scale * v - running.get(k, 0.0))
                  for k, v in self.remaining.items()]
         return max([sum(items) / self.jobs] + items) if items else 0.0
 
 
-def run_units(units, args, root):
-    """Runs the units not yet complete, `args.jobs` at a time, longest first,
-    each in a process of its own whose lines are prefixed by its name."""
+class Budget:
+    """The plan's wall-time budget over every session, kept in `runs.json`
+    (`_budget.spent_seconds`, updated as each unit ends), so that a run
+    resumed in another session knows what is left."""
+
+    def __init__(self, root, hours):
+        self.root, self.seconds = root, hours and 3600 * hours
+        self.spent = _runs(root).get("_budget", {}).get("spent_seconds", 0.0)
+        self.mark = time.time()
+
+    def checkpoint(self):
+        now = time.time()
+        self.spent += now - self.mark
+        self.mark = now
+        spent = self.spent
+        _runs(self.root, lambda runs: runs.update(
+            _budget={"hours": self.seconds and self.seconds / 3600,
+                     "spent_seconds": spent}))
+
+    def left(self):
+        if not self.seconds:
+            return math.inf
+        return self.seconds - self.spent - (time.time() - self.mark)
+
+    def text(self):
+        if not self.seconds:
+            return ""
+        return (f"; budget {plans.format_minutes(self.seconds)}, "
+                f"{plans.format_minutes(self.spent + time.time() - self.mark)} "
+                f"spent over every session, "
+                f"{plans.format_minutes(max(0.0, self.left()))} left")
+
+
+def _die_with_parent():
+    """A unit's process ends (SIGTERM: its running trial is lost, the
+    finished ones kept) when the orchestrator dies, even by SIGKILL, so
+    that a resumed run never finds the unit still running beside it."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+    except OSError:  # not Linux: the orchestrator's own handler remains
+        pass
+
+
+def run_units(units, args, root, plan):
+    """Runs the units not yet complete, `args.jobs` at a time, in the plan's
+    order (longest first without one), a unit only once the units it waits
+    for are complete; each in a process of its own whose lines are
+    prefixed by its name."""
     import subprocess
     import threading
 
@@ -232,32 +361,102 @@ def run_units(units, args, root):
     if not pending:
         return 0, []
     progress = Progress(pending, args.jobs)
-    pending.sort(key=lambda u: -progress.remaining[u.name])
+    if not plan.order:
+        pending.sort(key=lambda u: -progress.remaining[u.name])
+    budget = Budget(root, args.budget_hours or plan.budget_hours)
     print(f"{len(pending)} unit(s) to run, {args.jobs} at a time: about "
           f"{plans.format_minutes(progress.left({}))} at most (every trial at "
-          "its full budget)", flush=True)
+          "its full budget)" + budget.text(), flush=True)
+    for unit in pending:
+        print(f"  {unit.name}: at most "
+              f"{plans.format_minutes(progress.remaining[unit.name])}"
+              + (f", after {', '.join(unit.after)}" if unit.after else "")
+              + (" (optional)" if unit.optional else ""), flush=True)
     left_in = {}
     for unit in pending:
         left_in.setdefault(unit.experiment, set()).add(unit.name)
+    by_name = {u.name: u for u in units}
     experiment_start = {}
-    running, failed = [], []
+    running, failed, finished_ok = [], [], set()
 
     def relay(name, process):
         for line in process.stdout:
             print(f"[{name}] {line}", end="", flush=True)
 
+    def state(name):
+        """"ready", "wait" or why the unit cannot start."""
+        if name in finished_ok:
+            return "ready"
+        if name in failed:
+            return f"{name} failed"
+        if any(u.name == name for u in pending) or any(
+                u.name == name for u, *_ in running):
+            return "wait"
+        other = by_name.get(name)
+        if other is not None and other.done() >= 1.0:
+            return "ready"
+        return f"{name} is not complete (run it first: --only {name.split('/')[0]})"
+
+    def end(unit, why):
+        print(f"== {unit.name}: not started: {why}", flush=True)
+        progress.drop(unit.name)
+        left_in[unit.experiment].discard(unit.name)
+
+    def next_unit():
+        for unit in list(pending):
+            states = [state(a) for a in unit.after]
+            blocked = [s for s in states if s not in ("ready", "wait")]
+            if blocked:
+                pending.remove(unit)
+                failed.append(unit.name)
+                end(unit, "; ".join(blocked))
+                continue
+            if "wait" in states:
+                continue
+            pending.remove(unit)
+            why = unit.skip()
+            if why:
+                end(unit, why)
+                continue
+            estimate = progress.scale * progress.remaining[unit.name]
+            if estimate > budget.left():
+                text = (f"its estimate, {plans.format_minutes(estimate)}, is "
+                        f"above the {plans.format_minutes(max(0, budget.left()))} "
+                        "left of the budget")
+                if unit.optional:
+                    end(unit, text + " (optional; --budget-hours to change)")
+                    continue
+                print(f"== {unit.name}: {text}; starting it anyway (it resumes "
+                      "where it stops)", flush=True)
+            return unit
+        return None
+
     try:
         while pending or running:
-            while pending and len(running) < args.jobs:
-                unit = pending.pop(0)
+            while len(running) < args.jobs:
+                unit = next_unit()
+                if unit is None:
+                    break
                 experiment_start.setdefault(unit.experiment, time.time())
+                print(f"== starting {unit.name} (at most "
+                      f"{plans.format_minutes(progress.remaining[unit.name])})"
+                      + budget.text(), flush=True)
                 process = subprocess.Popen(
                     _child_command(args, unit), stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT, text=True)
+                    stderr=subprocess.STDOUT, text=True,
+                    preexec_fn=_die_with_parent)
                 thread = threading.Thread(target=relay, args=(unit.name, process))
                 thread.start()
                 running.append((unit, process, thread, time.time()))
+            if not running and pending:
+                for unit in list(pending):
+                    pending.remove(unit)
+                    failed.append(unit.name)
+                    end(unit, "waits for a unit that cannot run")
+                break
             time.sleep(1)
+            if time.time() - budget.mark > 60:  # what a SIGKILL would lose
+                budget.checkpoint()
             for entry in list(running):
                 unit, process, thread, started = entry
                 if process.poll() is None:
@@ -266,13 +465,13 @@ def run_units(units, args, root):
                 running.remove(entry)
                 seconds = time.time() - started
                 ok = process.returncode == 0
-                if not ok:
-                    failed.append(unit.name)
+                (finished_ok.add if ok else failed.append)(unit.name)
                 _record(root, unit.name, seconds)
+                budget.checkpoint()
                 now = time.time()
                 print("== " + progress.finish(
-                    unit, seconds, ok, {u.name: now - t for u, _, _, t in running}),
-                    flush=True)
+                    unit, seconds, ok, {u.name: now - t for u, _, _, t in running},
+                    budget), flush=True)
                 left_in[unit.experiment].discard(unit.name)
                 if not left_in[unit.experiment]:
                     took = time.time() - experiment_start[unit.experiment]
@@ -286,7 +485,9 @@ def run_units(units, args, root):
             process.wait()
             thread.join()
             _record(root, unit.name, time.time() - started)
+        budget.checkpoint()
         sys.exit("interrupted: rerun the same command to resume")
+    budget.checkpoint()
     return progress.total, failed
 
 
@@ -340,8 +541,9 @@ def main(argv=None):
                             "T = 5000, 60K steps, lr / 10 every 20K, hours of "
                             "MNIST (results named reproduction_paper*)")
     parser.add_argument("--only", type=_csv, metavar="NAMES",
-                        help="comma-separated experiments: "
-                             + ", ".join(plans.EXPERIMENTS))
+                        help="comma-separated experiments ("
+                             + ", ".join(plans.cpu_plan().experiments)
+                             + ") or units (adding_T1000/irnn)")
     parser.add_argument("--jobs", type=int, default=1,
                         help="units run at a time, each in its own process "
                              "(2 on a 2-core machine; default 1)")
@@ -353,6 +555,11 @@ def main(argv=None):
     parser.add_argument("--mnist-minutes", type=float,
                         help=f"wall-clock budget per MNIST model (default "
                              f"{plans.MNIST_MINUTES}; 480 at paper scale)")
+    parser.add_argument("--budget-hours", type=float,
+                        help=f"wall time of the whole plan over every session "
+                             f"(default {plans.BUDGET_HOURS:g} for the CPU plan): "
+                             "a unit whose estimate is above what is left says "
+                             "so, and an optional one is not started")
     parser.add_argument("--unit", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     _interrupts.handle_signals()
@@ -366,13 +573,19 @@ def main(argv=None):
         _run_one(match[0])
         return
     names = args.only or list(plan.experiments)
-    unknown = [n for n in names if n not in plan.experiments]
+    unit_names = {u.name for u in units}
+    unknown = [n for n in names if n not in plan.experiments
+               and n not in unit_names]
     if unknown:
         hint = (" (only with --paper-scale)"
                 if set(unknown) <= set(plans.PAPER_ONLY) else "")
         print(f"reproduce.py: error: unknown experiment "
               f"{', '.join(map(repr, unknown))}{hint}; choose from "
               f"{', '.join(plan.experiments)}", file=sys.stderr)
+        sys.exit(2)
+    missing = plans.check_families(plan)
+    if missing:
+        print("reproduce.py: error: " + "; ".join(missing), file=sys.stderr)
         sys.exit(2)
     if args.jobs < 1:
         print(f"reproduce.py: error: --jobs must be at least 1; received "
@@ -384,8 +597,8 @@ def main(argv=None):
             print("mnist: not run: no MNIST data offline; pass --mnist-path FILE",
                   flush=True)
         started = time.time()
-        selected = [u for u in units if u.experiment in names]
-        ran, failed = run_units(selected, args, root)
+        selected = [u for u in units if u.experiment in names or u.name in names]
+        ran, failed = run_units(selected, args, root, plan)
         if ran and not failed and set(names) == set(plan.experiments):
             _record_run(root, time.time() - started, args.jobs, ran)
     paths = report.build(plan, root, units, args.mnist_path)
