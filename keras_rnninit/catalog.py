@@ -48,6 +48,25 @@ SCHEMES = {
         "N(0, 0.001^2) input kernel (IRNN, Le et al., 2015, arXiv 1504.00941)"
     ),
 }
+# Keras's own initializer identifiers (`keras.initializers.get`) and this
+# package's registered initializers, `keras_rnninit>Name`: what
+# `rnninit-tune --initializers` is checked against before Keras loads (a test
+# keeps both lists in step with Keras and the package).
+KERAS_INITIALIZERS = (
+    "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform",
+    "Identity", "IdentityInitializer", "Initializer", "LecunNormal",
+    "LecunUniform", "Ones", "Orthogonal", "OrthogonalInitializer",
+    "RandomNormal", "RandomUniform", "STFT", "STFTInitializer",
+    "TruncatedNormal", "VarianceScaling", "Zeros", "constant",
+    "glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "identity",
+    "initializer", "lecun_normal", "lecun_uniform", "normal", "one", "ones",
+    "orthogonal", "random_normal", "random_uniform", "stft",
+    "truncated_normal", "uniform", "variance_scaling", "zero", "zeros",
+)
+PACKAGE_INITIALIZERS = tuple(
+    f"keras_rnninit>{name}" for name in (
+        "ScaledIdentity", "IRNN", "NormalizedPositiveDefinite", "NPInit",
+        "RandomWalkNormal", "NPInputInit", "Chrono"))
 TASKS = ("adding", "multiplication", "copy", "mnist", "permuted-mnist", "digits",
          "waveform")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
@@ -81,9 +100,10 @@ def tasks():
     return list(registry.names()) if registry is not None else list(TASKS)
 
 
-def unknown_name(kind, name, valid, listed_by="rnninit-tune --help"):
+def unknown_name(kind, name, valid, listed_by="rnninit-tune --help",
+                 listing=None):
     """The one line for a `kind` name that is not among `valid`: the closest
-    valid name, and where they are listed."""
+    valid name, and where they are listed (or `listing`, said instead)."""
     import difflib
 
     valid = list(valid)
@@ -93,4 +113,5 @@ def unknown_name(kind, name, valid, listed_by="rnninit-tune --help"):
         close = [v for v in valid if v.lower() == text.lower()] or [
             v for v in valid if len(text) >= 3 and v.startswith(text)]
     hint = f"did you mean {close[0]!r}? " if close else ""
-    return f"unknown {kind} {name!r}: {hint}{listed_by} lists them ({', '.join(valid)})."
+    listing = listing or f"{listed_by} lists them ({', '.join(valid)})"
+    return f"unknown {kind} {name!r}: {hint}{listing}."

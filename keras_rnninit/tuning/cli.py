@@ -1,8 +1,10 @@
 """`rnninit-tune`: hyperparameter-sensitivity studies from the command line."""
 
 import argparse
+import json
 import math
 import os
+import re
 import shlex
 import signal
 import sys
@@ -386,6 +388,51 @@ def _reference(text, flag):
     return None
 
 
+def initializer_problem(item):
+    """Why an `--initializers` item names nothing, or None: checked against
+    the built-in schemes and initializers before Keras loads. Names of
+    another package (`mypackage>MyInit`), which the user's module registers
+    when it is imported, are checked later."""
+    text = item.strip()
+    body = text[len("scheme:"):].strip() if text.startswith("scheme:") else None
+    if body is not None and body.endswith(".json"):
+        if not os.path.isfile(body):
+            return f"--initializers: no scheme file {body!r} ({text!r})."
+        return None
+    if (body or text).startswith("{"):
+        try:
+            config = json.loads(body or text)
+        except json.JSONDecodeError as e:
+            return f"--initializers: {text!r} is not valid JSON: {e}"
+        if body is not None or "layers" in config or not isinstance(config, dict):
+            return None  # a scheme config: checked where it is built
+        name = config.get("class_name")
+    else:
+        name = re.sub(r"\(.*\)$", "", body or text, flags=re.DOTALL).strip()
+    schemes = list(catalog.schemes())
+    if body is not None or name in schemes:
+        if name in schemes:
+            return None
+        return "--initializers: " + catalog.unknown_name(
+            "scheme", name, schemes, "rnninit-tune --help")
+    if not isinstance(name, str):
+        return f"--initializers: {text!r} has no class_name."
+    if ">" in name and not name.startswith("keras_rnninit>"):
+        return None
+    known = catalog.KERAS_INITIALIZERS + catalog.PACKAGE_INITIALIZERS
+    if name in known:
+        return None
+    # A class name (JSON config) is matched to class names, an identifier
+    # to identifiers.
+    camel = name[:1].isupper()
+    close = schemes + [n for n in known if ">" in n or n[0].isupper() == camel]
+    return "--initializers: " + catalog.unknown_name(
+        "scheme or initializer", name, close, listing=(
+            f"the schemes are {', '.join(schemes)} (rnninit-tune --help); the "
+            "initializers are Keras's own (keras.initializers, e.g. orthogonal, "
+            f"glorot_uniform, identity) and {', '.join(catalog.PACKAGE_INITIALIZERS)}"))
+
+
 def check_arguments(args, parser):
     """Checks everything in `args` that needs no backend, so that a usage
     error is one line and comes at once; fills in what the run reads
@@ -411,6 +458,10 @@ def check_arguments(args, parser):
         if not _csv(args.initializers):
             parser.error("--initializers names no initializer. Received: "
                          f"{args.initializers!r}")
+        for item in _csv(args.initializers):
+            problem = initializer_problem(item)
+            if problem:
+                parser.error(problem)
     else:
         if args.data:
             parser.error("--data goes with --model.")

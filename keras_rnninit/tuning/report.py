@@ -459,6 +459,12 @@ def terminal_table(report, width=None):
 
 def plot(report, path):
     """Objective and success fraction against learning rate, to `path`."""
+    figure(report).savefig(path, dpi=110)
+    return path
+
+
+def figure(report):
+    """The report's plot as a matplotlib `Figure`."""
     # A bare Figure: no pyplot state, so a notebook's own plots are untouched.
     import matplotlib
     from matplotlib.figure import Figure
@@ -561,8 +567,7 @@ def plot(report, path):
     fig.text(0.01, 0.01, textwrap.fill(headline(report), 160), fontsize=8,
              va="bottom")
     fig.tight_layout(rect=(0, 0.11, 1, 1))
-    fig.savefig(path, dpi=110)
-    return path
+    return fig
 
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "*", "h")
@@ -573,9 +578,11 @@ def _coinciding_lines(report, tolerance=0.05):
     `tolerance`, relative, at every learning rate): one hides the other."""
     lines = {}
     for name, s in report["candidates"].items():
-        points = dict((v["learning_rate"], v["median"])
-                      for v in s["by_learning_rate"].values())
-        if points and all(objective_lib.is_finite(m) for m in points.values()):
+        # The line drawn: the rates where some seed did not diverge.
+        points = {v["learning_rate"]: v["median"]
+                  for v in s["by_learning_rate"].values()
+                  if objective_lib.is_finite(v["median"])}
+        if points:
             lines[name] = points
 
     def close(a, b):
