@@ -174,6 +174,9 @@ CPU_ORDER = (
     "adding_T1000/np-rnn", "adding_T1000/tanh-rnn",
     "chrono_copy_T500/indrnn", "chrono_copy_T500/np-rnn",
     "chrono_adding_T750/indrnn", "chrono_adding_T750/np-rnn",
+    *(f"np_fixed/{row}/{task}_T{t}" for row in ("lstm", "paper")
+      for t in NP_LENGTHS for task in NP_TASKS),
+    "adding_T5000/irnn",
 )
 
 # Clockwork's fair row at ~100 parameters: with 8 modules of 1 unit it uses
