@@ -12,8 +12,12 @@ interrupted run continues where it stopped):
   that only the initialization and architecture differ.
 - `byo_lstm`, `byo_gru`: a user's own LSTM(64) and GRU(64) on the adding
   problem at T=50 (`byo_models.py`), through the bring-your-own-model path,
-  each across the recurrent initializers glorot_uniform, orthogonal,
-  identity and NPInit, the same sweep.
+  each across the recurrent initializers glorot_uniform, orthogonal (Keras's
+  default: with LSTM's forget bias 1 it is the usual initialization),
+  identity and NPInit, and the initialization schemes chrono (orthogonal
+  recurrent kernel and chrono gate biases, Tallec and Ollivier 2018), npinit
+  (NPInit recurrent, np-RNN's input weights) and irnn (identity recurrent,
+  IRNN's input weights), the same sweep.
 
 Then writes `benchmarks/results/sensitivity.{md,json}` from the studies'
 reports. Run on the JAX backend (the fastest here for these models):
@@ -34,7 +38,8 @@ sys.path.insert(0, HERE)
 from _results import RESULTS_DIR as RESULTS  # noqa: E402
 ROOT = os.path.join(RESULTS, "sensitivity")
 FAMILIES = ["irnn", "irnn-scaled", "np-rnn", "np-tanh", "lstm", "indrnn"]
-INITIALIZERS = ["glorot_uniform", "orthogonal", "identity", "keras_rnninit>NPInit"]
+INITIALIZERS = ["glorot_uniform", "orthogonal", "identity", "keras_rnninit>NPInit",
+                "chrono", "npinit", "irnn"]
 SWEEP = dict(protocol="sweep", learning_rates=7, learning_rate_range=(1e-4, 1e-1),
              seeds=3, steps=2000, eval_every=100, optimizer="adam", clipnorm=1.0)
 ADDING_BASELINE = 2.0 / 12.0
@@ -64,7 +69,8 @@ def _model_study(function):
             directory, getattr(byo_models, function), byo_models.adding_data,
             INITIALIZERS, objective="val_mse", direction="min", threshold=0.01,
             baseline=ADDING_BASELINE, log=log,
-            description=f"your own {function.upper()}(64), adding T=50",
+            description=f"your own {function.upper()}(64), adding T=50, "
+                        "initializers and schemes",
             **settings)
     return run
 
@@ -77,8 +83,8 @@ STUDIES = {
 }
 # Trial minutes of each study in the last run here, for --jobs to start the
 # longest first (so that the processes finish close together).
-EXPECTED_MINUTES = {"adding_T100": 45, "adding_T200": 75, "byo_lstm": 10,
-                    "byo_gru": 10}
+EXPECTED_MINUTES = {"adding_T100": 45, "adding_T200": 75, "byo_lstm": 18,
+                    "byo_gru": 18}
 
 
 def _pct(x):
@@ -129,9 +135,41 @@ def _paper_paragraph(reports):
     for name in ("byo_lstm", "byo_gru"):
         report = reports.get(name)
         if report:
-            lines.append(f"- {report['description']} (NPInit against the usual "
-                         f"initializers of a gated network): {report['verdict']}")
+            lines.append(f"- {report['description']} (NPInit, chrono and the "
+                         "other schemes against the usual initializers of a "
+                         f"gated network): {report['verdict']}")
     return lines
+
+
+def _scheme_claims(reports):
+    """Chrono against Keras's default initialization, and NPInit against it,
+    on the user's own gated models."""
+    out = []
+    for name in ("byo_lstm", "byo_gru"):
+        report = reports.get(name)
+        if not report:
+            continue
+        c = report["candidates"]
+        tests = {frozenset((t["a"], t["b"])): t for t in report["comparisons"]}
+        label = report["description"].split(",")[0]
+        for scheme in ("chrono", "npinit", "keras_rnninit>NPInit"):
+            short = scheme.split(">")[-1]
+            if short not in c or "orthogonal" not in c:
+                continue
+            t = tests.get(frozenset((short, "orthogonal")))
+            a, b = c[short], c["orthogonal"]
+            if t and t["significant"]:
+                verdict = ("better" if a["successes"] > b["successes"] else "worse")
+                verdict += f", clearly (p={t['p']:.2g})"
+            else:
+                verdict = ("no clear difference"
+                           + (f" (p={t['p']:.2g})" if t else ""))
+            out.append(
+                f"- {label}: {short} {a['successes']}/{a['trials']} against "
+                f"Keras's default (orthogonal) {b['successes']}/{b['trials']}: "
+                f"{verdict}; LR band {a['band_decades'] or 0:.2f} against "
+                f"{b['band_decades'] or 0:.2f} decades.")
+    return out
 
 
 def _claims(reports):
@@ -211,7 +249,8 @@ def summary(names):
         sections.append(f"## {report['description']}\n{body}\n![{name}]({png})\n\n"
                         f"Every trial: `{os.path.relpath(paths['markdown'], RESULTS)}`.\n")
     lines = [
-        "# Hyperparameter sensitivity: IRNN, iRNN, np-RNN, np-tanhRNN, LSTM, IndRNN",
+        "# Hyperparameter sensitivity: IRNN, iRNN, np-RNN, np-tanhRNN, LSTM, "
+        "IndRNN, and initialization schemes on your own LSTM and GRU",
         "",
         "Regenerated by `benchmarks/sensitivity.py` (each study resumable in "
         "`results/sensitivity/<name>/`). Success is validation MSE <= 0.01 on "
@@ -235,6 +274,15 @@ def summary(names):
         "after Holm's correction):",
         "",
         *_claims(reports),
+        "",
+        "Initialization schemes on your own gated model (chrono: Tallec and "
+        "Ollivier 2018, arXiv:1804.11188; a scheme sets the recurrent kernel, "
+        "the input kernel and the biases it names; a bare initializer only the "
+        "recurrent kernel), each against Keras's default (orthogonal recurrent "
+        "kernel; LSTM's forget bias 1), Fisher's exact test, Holm-corrected "
+        "over all pairs of the study:",
+        "",
+        *_scheme_claims(reports),
         "",
         f"Total trial time of these studies: {_total_minutes(reports):.0f} min "
         f"on the {_backend(names)} backend (sum of each study's trial times). "
