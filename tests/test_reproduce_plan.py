@@ -1,0 +1,133 @@
+"""The rules of `benchmarks/reproduce.py`'s plan and verdicts (no training).
+
+The learning-rate chain (a rate that diverged in most seeds adds the next
+lower half-decade rate), the choice of a family's best rate, and the tests
+behind the verdicts, checked on made-up trial records.
+"""
+
+import math
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks"))
+
+import _reproduction_plan as plans  # noqa: E402
+import _reproduction_studies as studies  # noqa: E402
+
+
+def record(family, lr, seed, value, diverged=False):
+    return {"candidate": family, "seed": seed, "status": "COMPLETED",
+            "hyperparameters": {"learning_rate": lr}, "value": value,
+            "diverged": diverged, "steps_run": 100, "steps_to_threshold": None}
+
+
+@pytest.mark.parametrize("rate, lower", [
+    (1e-4, 10 ** -4.5), (10 ** -4.5, 1e-5), (2e-4, 1e-4), (2e-3, 1e-3),
+    (10 ** -2.5, 1e-3), (1e-6, None)])
+def test_lower_rate_is_the_next_half_decade_below(rate, lower):
+    got = plans.lower_rate(rate)
+    if lower is None:
+        assert got is None
+    else:
+        assert got == pytest.approx(lower, rel=1e-9)
+        assert got < rate
+
+
+def test_a_chain_adds_lower_rates_while_the_lowest_diverged(monkeypatch, tmp_path):
+    plan = plans.cpu_plan()
+    diverging = {1e-4, 10 ** -4.5}
+    state = {"complete": set()}
+
+    def rate_of(study):
+        return study.grid[0]
+
+    monkeypatch.setattr(studies, "is_complete",
+                        lambda s: rate_of(s) in state["complete"])
+    monkeypatch.setattr(studies, "mostly_diverged",
+                        lambda s: any(math.isclose(rate_of(s), r) for r in diverging))
+    chain, done = studies.chain(plan, str(tmp_path), "adding_T1000", "irnn")
+    assert [rate_of(s) for s in chain] == [1e-4] and not done
+    state["complete"].add(1e-4)
+    chain, done = studies.chain(plan, str(tmp_path), "adding_T1000", "irnn")
+    assert [rate_of(s) for s in chain] == pytest.approx([1e-4, 10 ** -4.5])
+    assert not done
+    state["complete"].add(rate_of(chain[-1]))
+    chain, done = studies.chain(plan, str(tmp_path), "adding_T1000", "irnn")
+    assert [rate_of(s) for s in chain] == pytest.approx([1e-4, 10 ** -4.5, 1e-5])
+    state["complete"].add(rate_of(chain[-1]))
+    chain, done = studies.chain(plan, str(tmp_path), "adding_T1000", "irnn")
+    # 1e-5 did not diverge: the chain is finished there.
+    assert len(chain) == 3 and done
+    assert chain[-1].directory.endswith(os.path.join("adding_T1000", "irnn",
+                                                     "lr_1e-05"))
+
+
+def test_a_rate_taken_from_another_experiment_waits_for_it(monkeypatch, tmp_path):
+    monkeypatch.setattr(studies, "is_complete", lambda s: False)
+    chain, done = studies.chain(plans.cpu_plan(), str(tmp_path), "adding_T1000",
+                                "indrnn")
+    assert chain == [] and not done
+
+
+def test_the_best_rate_has_the_most_successes_then_the_best_median():
+    records = [record("lstm", 1e-3, s, v) for s, v in enumerate((0.5, 0.5, 0.96))]
+    records += [record("lstm", 1e-2, s, v) for s, v in enumerate((0.9, 0.95, 0.8))]
+    records += [record("lstm", 1e-1, s, None, diverged=True) for s in range(3)]
+    # Accuracy: higher is better; 0.95 is the threshold.
+    summary = studies.family_summary(records, "lstm", (0.95, "max", 0.5))
+    assert summary["best"]["learning_rate"] == 1e-2  # 1 success, median 0.9
+    assert studies.counts(summary, True) == (1, 3)
+    assert studies.counts(summary, False) == (2, 9)
+    assert summary["rates"][1e-1]["diverged"] == 3
+
+
+def test_beats_verdict_needs_every_difference_clear():
+    verdict, _ = studies.beats_verdict(
+        {"indrnn": (4, 4), "irnn": (0, 4), "lstm": (0, 4)}, "indrnn",
+        ("irnn", "lstm"), 2000, None, True, 0.01)
+    assert verdict == "confirmed"  # Fisher p = 0.029 against each
+    verdict, reason = studies.beats_verdict(
+        {"indrnn": (3, 4), "irnn": (0, 4), "lstm": (0, 4)}, "indrnn",
+        ("irnn", "lstm"), 2000, 4000, True, 0.01)
+    assert verdict == "undecided" and "would need 4 of 4" in reason
+    verdict, _ = studies.beats_verdict(
+        {"indrnn": (2, 4), "irnn": (0, 4), "lstm": (2, 4)}, "indrnn",
+        ("irnn", "lstm"), 2000, None, True, 0.01)
+    assert verdict == "refuted"
+    verdict, _ = studies.beats_verdict(
+        {"indrnn": (4, 4), "irnn": (0, 4), "lstm": (0, 4)}, "indrnn",
+        ("irnn", "lstm"), 2000, None, False, 0.01)
+    assert verdict == "undecided"
+
+
+def test_np_verdict_pairs_runs_by_study_and_seed():
+    study = []
+    for seed in range(6):
+        study += [record("np-rnn", 2e-4, seed, 0.05), record("irnn", 2e-4, seed, 0.15),
+                  record("irnn-scaled", 2e-4, seed, 0.16)]
+    pooled = {f: {"successes": 0, "trials": 6}
+              for f in ("np-rnn", "irnn", "irnn-scaled")}
+    # 12 pairs out of 2 studies, np-RNN lower in each: p = 2 / 2^12.
+    verdict, reason = studies.np_verdict(pooled, [study, study], True)
+    assert verdict == "confirmed"
+    assert "12 of 12" in reason
+    worse = [dict(r, value=0.3) if r["candidate"] == "np-rnn" else r for r in study]
+    verdict, _ = studies.np_verdict(pooled, [worse, worse], True)
+    assert verdict == "refuted"
+
+
+def test_sign_test_is_the_exact_two_sided_binomial():
+    assert studies.sign_test(6, 6) == pytest.approx(2 / 64)
+    assert studies.sign_test(3, 6) == 1.0
+    assert studies.sign_test(0, 0) == 1.0
+
+
+def test_every_unit_in_the_order_belongs_to_the_plan():
+    plan = plans.cpu_plan()
+    names = {u for u, _, _ in plans.study_units(plan)}
+    names |= {u for u, *_ in plans.np_studies(plan)}
+    names |= {"clockwork_fair", "clockwork_generation"}
+    assert set(plan.order) <= names
+    assert plans.check_families(plan) == []
