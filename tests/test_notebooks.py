@@ -1,4 +1,4 @@
-"""Checks of the example notebooks' structure.
+"""Checks of the example notebooks' structure and of their install cell.
 
 The notebooks themselves run in CI with nbmake, in quick mode and offline:
 
@@ -7,13 +7,24 @@ The notebooks themselves run in CI with nbmake, in quick mode and offline:
 These tests only read the files, so they are fast on every backend.
 """
 
+import ast
+import importlib.metadata
 import pathlib
+import re
+import runpy
+import sys
+import urllib.parse
+from unittest import mock
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
 
 nbformat = pytest.importorskip("nbformat")
 
-EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
 NOTEBOOKS = (
     "quickstart",
     "adding_problem",
@@ -21,10 +32,13 @@ NOTEBOOKS = (
     "sensitivity",
     "your_own_model",
 )
-COLAB = (
-    "https://colab.research.google.com/github/keras-rnninit/keras-rnninit/"
-    "blob/main/examples/{}.ipynb"
-)
+# Links that cite a paper or a convention; the project itself has no public
+# home yet, so nothing may point to one (a repository, a Colab badge).
+CITATION_HOSTS = {"arxiv.org", "doi.org", "keepachangelog.com", "semver.org"}
+# What keras_rnninit's modules need beyond Keras, by the distribution that
+# brings it.
+NEEDS = {"tuning": "keras-tuner", "tasks": "tensorflow"}
+INSTALL = re.compile(r'^\s*%pip install -q "([^"]+)"\s*$', re.M)
 
 
 def _read(name):
@@ -33,6 +47,62 @@ def _read(name):
 
 def _code(nb):
     return [cell for cell in nb.cells if cell.cell_type == "code"]
+
+
+def _setup_arguments():
+    """The keyword arguments setup.py passes to `setup()` (read from the
+    file, not from an installed copy's metadata, which can be stale)."""
+    captured = {}
+    with mock.patch("setuptools.setup", lambda **kwargs: captured.update(kwargs)):
+        runpy.run_path(str(ROOT / "setup.py"), run_name="setup")
+    return captured
+
+
+SETUP = _setup_arguments()
+
+
+def _requirements(extras):
+    """`{canonical name: Requirement}` of the base install plus `extras`."""
+    lines = list(SETUP["install_requires"])
+    for extra in extras:
+        lines += SETUP["extras_require"][extra]
+    return {canonicalize_name(r.name): r for r in map(Requirement, lines)}
+
+
+def _install_requirement(name):
+    source = _code(_read(name))[0].source
+    found = INSTALL.findall(source)
+    assert len(found) == 1, f"{name}: expected one `%pip install -q \"...\"` line"
+    return Requirement(found[0])
+
+
+def _imports(nb):
+    """Top-level modules the code cells import, and keras_rnninit's
+    submodules they use."""
+    modules, submodules = set(), set()
+    for cell in _code(nb):
+        # IPython magics are not Python: each becomes a `pass` in its place.
+        source = "\n".join(
+            line[: len(line) - len(line.lstrip())] + "pass"
+            if line.lstrip().startswith(("%", "!")) else line
+            for line in cell.source.splitlines())
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            else:
+                continue
+            for dotted in names:
+                parts = dotted.split(".")
+                modules.add(parts[0])
+                if parts[0] == "keras_rnninit" and len(parts) > 1:
+                    submodules.add(parts[1])
+    return modules, submodules
+
+
+def _urls(text):
+    return re.findall(r"https?://[^\s\"')>\]]+", text)
 
 
 def test_every_notebook_is_listed():
@@ -50,20 +120,76 @@ def test_valid_and_without_outputs(name):
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_colab_badge_opens_this_notebook(name):
-    first = _read(name).cells[0]
-    assert first.cell_type == "markdown"
-    assert COLAB.format(name) in first.source
-    assert "colab-badge.svg" in first.source
+def test_title_then_the_install_cell(name):
+    cells = _read(name).cells
+    assert cells[0].cell_type == "markdown" and cells[0].source.startswith("# ")
+    assert cells[1].cell_type == "code" and INSTALL.search(cells[1].source)
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_first_code_cell_installs_only_when_missing(name):
+def test_first_code_cell_installs_by_name_only_when_missing(name):
     source = _code(_read(name))[0].source
-    assert 'importlib.util.find_spec("keras_rnninit") is None' in source
-    guard, install = source.index("find_spec"), source.index("%pip install")
-    assert guard < install
-    assert "git+https://github.com/keras-rnninit/keras-rnninit" in source
+    guard = 'if importlib.util.find_spec("keras_rnninit") is None:'
+    assert guard in source
+    assert source.index(guard) < source.index("%pip install")
+    requirement = _install_requirement(name)
+    # By name from the package index: no URL, no path, no pinned version,
+    # and nothing besides the package (Colab's TensorFlow and Keras are
+    # left alone when they are within the declared ranges).
+    assert requirement.name == "keras-rnninit" and requirement.url is None
+    assert not requirement.specifier and requirement.marker is None
+    assert requirement.extras, f"{name}: installs no extra"
+    unknown = requirement.extras - set(SETUP["extras_require"])
+    assert not unknown, f"{name}: setup.py has no extra {sorted(unknown)}"
+    assert not requirement.extras & {"test", "docs", "jax", "torch"}
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_installed_extras_bring_what_the_notebook_imports(name):
+    nb = _read(name)
+    required = _requirements(_install_requirement(name).extras)
+    modules, submodules = _imports(nb)
+    distributions = importlib.metadata.packages_distributions()
+    # The kernel running the notebook brings IPython.
+    third_party = modules - set(sys.stdlib_module_names) - {"keras_rnninit", "IPython"}
+    missing = set()
+    for module in third_party:
+        names = {canonicalize_name(d) for d in distributions.get(module, [module])}
+        if not names & set(required):
+            missing.add(module)
+    for submodule, distribution in NEEDS.items():
+        if submodule in submodules and distribution not in required:
+            missing.add(f"keras_rnninit.{submodule} ({distribution})")
+    assert not missing, (
+        f"{name}: its install cell's extras do not bring {sorted(missing)}")
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_install_cell_names_the_declared_keras_and_tensorflow_ranges(name):
+    source = _code(_read(name))[0].source
+    required = _requirements(["tasks"])
+    stated = dict(re.findall(r"\((keras|tensorflow)([<>=!~][^)\s]*)\)", source))
+    assert set(stated) == {"keras", "tensorflow"}, f"{name}: states {stated}"
+    for distribution, specifier in stated.items():
+        assert SpecifierSet(specifier) == required[distribution].specifier, (
+            f"{name}: says {distribution}{specifier}; setup.py declares "
+            f"{required[distribution].specifier}")
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_links_only_to_citations(name):
+    text = "\n".join(cell.source for cell in _read(name).cells)
+    hosts = {urllib.parse.urlsplit(url).hostname for url in _urls(text)}
+    assert hosts <= CITATION_HOSTS, f"{name}: links to {sorted(hosts - CITATION_HOSTS)}"
+
+
+def test_readme_links_only_to_citations_and_its_own_files():
+    text = (ROOT / "README.md").read_text()
+    hosts = {urllib.parse.urlsplit(url).hostname for url in _urls(text)}
+    assert hosts <= CITATION_HOSTS, (
+        f"README.md links to {sorted(hosts - CITATION_HOSTS)}")
+    for target in re.findall(r"\]\((?!https?://|#)([^)\s#]+)", text):
+        assert (ROOT / target).exists(), f"README.md links to a missing {target}"
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
