@@ -679,12 +679,16 @@ def main(argv=None):
     except StudyWriteError as e:
         fail(f"{e}; {_saved(args.directory)}: free space (or fix the "
              "permissions) and rerun the same command to resume.", code=1)
-    except distributed.ChiefGone as e:
-        fail(f"{e}; {_saved(args.directory)}, {_left(args.directory)} to run. "
-             "To resume: start the chief again with its command, then this "
-             f"worker: {resume_command(argv, args.directory)}", code=1)
     except _interrupts.Aborted as e:
-        fail(str(e), code=1)
+        if isinstance(e, distributed.ChiefGone):
+            e = (f"{e}; {_saved(args.directory)}, {_left(args.directory)} to "
+                 "run. To resume: start the chief again with its command, then "
+                 f"this worker: {resume_command(argv, args.directory)}")
+        print(f"rnninit-tune: error: {e}", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        # Stopped inside a trial, as by Ctrl-C: leave now rather than wait
+        # seconds for the backend's threads (see keras_rnninit_cli).
+        os._exit(1)
     except KeyboardInterrupt as e:
         return _interrupts.stopped(
             e, "rnninit-tune", _saved(args.directory),

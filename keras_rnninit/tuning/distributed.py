@@ -642,11 +642,11 @@ class Worker(Alone):
         except identity.StudyMismatch as e:
             reason = str(e).replace(identity.WAYS_OUT, "").strip()
             reason = reason.removeprefix(f"{self.directory} holds a different study: ")
+            sides = "; the chief's -> this worker's" if " -> " in reason else ""
             raise DistributedError(
                 f"{me} is not running the study of its chief in {self.directory} "
-                f"({reason.rstrip('.')}; the chief's -> this worker's). Start "
-                "each worker with the chief's command and backend; only "
-                "--tuner-id differs.") from None
+                f"({reason.rstrip('.')}{sides}). Start each worker with the "
+                "chief's command and backend; only --tuner-id differs.") from None
         self.chief = record
         if waiting:
             _say(f"{me}: joined the chief at {self.role.address}.")
