@@ -39,6 +39,8 @@ docs = [
     "mkdocs-material>=9.5,<10",
     "mkdocstrings[python]>=0.26,<2",
     "mkdocs-jupyter>=0.25,<1",
+    # mkdocstrings lays out long signatures with it.
+    "ruff>=0.4,<1",
 ]
 test = sorted(
     set(
