@@ -41,7 +41,8 @@ def main(source, dist):
     exec((source / "keras_rnninit" / "version.py").read_text(), version)
     version = version["__version__"]
     modules = {p.relative_to(source).as_posix()
-               for p in (source / "keras_rnninit").rglob("*.py")} | {"keras_rnninit_cli.py"}
+               for p in (source / "keras_rnninit").rglob("*.py")}
+    modules.add("keras_rnninit_cli.py")
     wheels, sdists = list(dist.glob("*.whl")), list(dist.glob("*.tar.gz"))
     if len(wheels) != 1 or len(sdists) != 1:
         fail(f"expected one wheel and one sdist in {dist}, found {wheels + sdists}")
@@ -76,10 +77,12 @@ def main(source, dist):
         "PKG-INFO", "setup.py", "setup.cfg", "pyproject.toml", "MANIFEST.in",
         "README.md", "LICENSE", "CHANGELOG.md"})
 
-    print(f"wheel {wheel.name}: {wheel.stat().st_size / 1024:.0f} KiB, {len(names)} files "
+    print(f"wheel {wheel.name}: {wheel.stat().st_size / 1024:.0f} KiB, "
+          f"{len(names)} files "
           f"({len(modules) - 1} package modules, keras_rnninit_cli.py, "
           f"{len(names) - len(modules)} metadata)")
-    print(f"sdist {sdist.name}: {sdist.stat().st_size / 1024:.0f} KiB, {len(members)} files "
+    print(f"sdist {sdist.name}: {sdist.stat().st_size / 1024:.0f} KiB, "
+          f"{len(members)} files "
           f"(the wheel's modules, setup.py, setup.cfg, pyproject.toml, MANIFEST.in, "
           f"README.md, LICENSE, CHANGELOG.md, PKG-INFO, {len(egg_info)} egg-info)")
 
