@@ -368,7 +368,7 @@ class Heartbeat:
         A holder on another machine is judged by whether its heartbeat
         changes, which can take up to `watch.gone_seconds`.
         """
-        name, announced, first = self.record["name"], False, None
+        name, announced, first, torn = self.record["name"], False, None, 0
         while True:
             try:
                 self._write(exclusive=True)
@@ -379,9 +379,13 @@ class Heartbeat:
                 raise DistributedError(
                     f"cannot write {self.path}: {e.strerror or e}.") from None
             record, gone = watch.check(name)
-            if record is None:  # caught while written or removed: look again
+            if record is None and torn < 20:  # caught while written: look again
+                torn += 1
                 time.sleep(0.05)
                 continue
+            if record is None:  # unreadable for a second: no process writes it
+                self._write()
+                break
             mine = record.get("pid") == os.getpid() and ended(record) is False
             if gone or mine:  # a dead holder, or this process's own old file
                 self._write()

@@ -202,3 +202,11 @@ def test_a_worker_sees_its_chief_go_at_once_on_this_machine(tmp_path, sleeper):
     sleeper.kill()
     sleeper.wait()
     assert "ended" in watch.check("chief")[1]
+
+
+def test_an_unreadable_heartbeat_is_replaced(tmp_path):
+    os.makedirs(tmp_path / "processes")
+    (tmp_path / "processes" / "chief.json").write_text('{"pid": ')
+    with distributed.take_part(None, str(tmp_path)) as part:
+        with open(part.heartbeat.path) as f:
+            assert json.load(f)["token"] == part.heartbeat.record["token"]
