@@ -11,12 +11,11 @@ import ast
 import importlib.metadata
 import pathlib
 import re
-import runpy
 import sys
 import urllib.parse
-from unittest import mock
 
 import pytest
+import setup_metadata
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
@@ -49,24 +48,11 @@ def _code(nb):
     return [cell for cell in nb.cells if cell.cell_type == "code"]
 
 
-def _setup_arguments():
-    """The keyword arguments setup.py passes to `setup()` (read from the
-    file, not from an installed copy's metadata, which can be stale)."""
-    captured = {}
-    with mock.patch("setuptools.setup", lambda **kwargs: captured.update(kwargs)):
-        runpy.run_path(str(ROOT / "setup.py"), run_name="setup")
-    return captured
-
-
-SETUP = _setup_arguments()
+SETUP = setup_metadata.setup_arguments()
 
 
 def _requirements(extras):
-    """`{canonical name: Requirement}` of the base install plus `extras`."""
-    lines = list(SETUP["install_requires"])
-    for extra in extras:
-        lines += SETUP["extras_require"][extra]
-    return {canonicalize_name(r.name): r for r in map(Requirement, lines)}
+    return setup_metadata.requirements(extras, SETUP)
 
 
 def _install_requirement(name):
