@@ -1,3 +1,5 @@
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -5,6 +7,7 @@ from helpers import assert_config_round_trip
 from helpers import assert_reload_matches
 from fused_checks import FUSED
 from fused_checks import assert_fused_equals_generic
+from fused_checks import outputs_and_gradients
 from fused_checks import randomize
 from helpers import run_layer_test
 
@@ -312,9 +315,65 @@ def test_fused_with_dropout_equals_generic(rng):
     np.testing.assert_allclose(outs[0], outs[1], atol=1e-5)
 
 
-def test_use_fused_true_warns_with_the_reason(rng):
-    import warnings
+def test_fused_dropout_gradients_equal_generic(rng):
+    """Input dropout in training: the same mask on both paths, and the same
+    gradients through it."""
+    x = inputs(rng)
 
+    def build(use_fused):
+        return _model([IndRNN(N, dropout=0.5, seed=3, use_fused=use_fused,
+                              return_sequences=True)], x.shape)
+
+    outs, _ = assert_fused_equals_generic(build, [x], rng, training=True)
+    assert np.any(outs[0] == 0)  # some inputs were dropped
+
+
+def test_fused_with_recurrent_dropout_in_inference_equals_generic(rng):
+    """Recurrent dropout is off in inference, where the fused path runs."""
+    x = inputs(rng)
+
+    def build(use_fused):
+        return _model([IndRNN(N, dropout=0.3, recurrent_dropout=0.5, seed=2,
+                              use_fused=use_fused, return_sequences=True)],
+                      x.shape)
+
+    assert_fused_equals_generic(build, [x], rng, training=False)
+
+
+@pytest.mark.parametrize("steps", [6, 200])
+def test_fused_at_the_recurrent_bound_equals_generic(rng, steps):
+    """|u| at gamma^(1/T), both signs: the same outputs and gradients, and
+    the same training step, after which u is still within the bound."""
+    x = inputs(rng, (B, steps, F))
+    y = rng.normal(size=(B, N)).astype("float32")
+    bound = 2.0 ** (1 / steps)
+    weights = [rng.uniform(-1, 1, (F, N)).astype("float32"),
+               np.array([bound, -bound, bound, -bound], "float32"),
+               np.full(N, 0.1, "float32")]
+    results, trained = [], []
+    for use_fused in (FUSED, False):
+        model = keras.Sequential([
+            keras.Input((steps, F), batch_size=B),
+            IndRNN(N, timesteps=steps, gamma=2.0, use_fused=use_fused)])
+        model.set_weights(weights)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)
+            results.append(outputs_and_gradients(model, [x]))
+            model.compile(keras.optimizers.SGD(1.0), "mse")
+            model.train_on_batch(x, y)
+        trained.append(model.get_weights())
+    (outs_f, grads_f), (outs_g, grads_g) = results
+    for a, b in zip(outs_f + grads_f, outs_g + grads_g):
+        np.testing.assert_allclose(a, b, rtol=1e-4,
+                                   atol=1e-5 * np.abs(b).max())
+    assert np.abs(outs_f[0]).max() > 1.0
+    for a, b in zip(*trained):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(trained[0][0], weights[0])  # it trained
+    assert np.all(np.abs(trained[0][1]) <= bound + 1e-6)
+
+
+def test_use_fused_true_warns_with_the_reason(rng):
     x = inputs(rng)
     layer = IndRNN(N, activation="softplus", use_fused=True)
     with pytest.warns(UserWarning, match="use_fused=True.*softplus"):

@@ -258,6 +258,58 @@ def test_parallel_equals_sequential_to_1e5(rng, steps, recurrent):
         assert np.abs(seq[0][0]).max() > 1.0
 
 
+@pytest.mark.parametrize(
+    "steps, recurrent, go_backwards",
+    [(1, "at_bound", True), (3, "inside", False), (100, "at_bound", True),
+     (1000, "inside", True), (5000, "at_bound", False)],
+)
+def test_parallel_with_mask_and_state_equals_sequential_to_1e5(
+        rng, steps, recurrent, go_backwards):
+    """The same check with a mask (padding, a gap, masked leading steps),
+    an initial state, `return_state` and `go_backwards`: the gradients of
+    the inputs, the initial state and every weight."""
+    batch, units = 3, 4
+    x = inputs(rng, (batch, steps, F))
+    h0 = rng.uniform(-2, 2, (batch, units)).astype("float32")
+    mask = np.ones((batch, steps), bool)
+    mask[0, steps - steps // 3:] = False
+    mask[1, steps // 4: steps // 2] = False
+    mask[2, : max(1, steps // 5)] = False
+    bound = recurrent_bound(steps, 2.0)
+    if recurrent == "at_bound":
+        u = np.array([bound, -bound, bound, -bound], "float32")
+    else:
+        u = rng.uniform(-bound, bound, units).astype("float32")
+    models = {}
+    for scan in ("sequential", "parallel"):
+        x_in = keras.Input((steps, F), batch_size=batch)
+        m_in = keras.Input((steps,), batch_size=batch, dtype="bool")
+        h_in = keras.Input((units,), batch_size=batch)
+        layer = IndRNN(units, timesteps=steps, return_sequences=True,
+                       return_state=True, go_backwards=go_backwards,
+                       scan=scan, use_fused=True)
+        models[scan] = keras.Model(
+            [x_in, m_in, h_in], layer(x_in, mask=m_in, initial_state=[h_in]))
+    weights = [rng.uniform(-1, 1, (F, units)).astype("float32"), u,
+               rng.uniform(-0.5, 0.5, units).astype("float32")]
+    for model in models.values():
+        model.set_weights(weights)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        seq = outputs_and_gradients(models["sequential"], [x, mask, h0])
+        par = outputs_and_gradients(models["parallel"], [x, mask, h0])
+    assert len(seq[1]) == 5  # x, h0, kernel, u, bias
+    for i, (a, b) in enumerate(zip(seq[0] + seq[1], par[0] + par[1])):
+        scale = np.abs(a).max()
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-5 * scale,
+                                   err_msg=f"array {i}")
+        if steps > 1:
+            assert scale > 0, f"array {i} is zero"
+    # A fully masked sequence keeps its initial state.
+    if steps == 1:
+        np.testing.assert_array_equal(par[0][1][2], h0[2])
+
+
 @pytest.mark.skipif(BACKEND == "torch",
                     reason="torch.compile of this step takes minutes on CPU")
 def test_parallel_trains_under_jit_compile(rng):
@@ -308,8 +360,23 @@ def test_device_kind_is_where_the_backend_runs():
 
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid", "softplus", "elu"])
 def test_parallel_refuses_an_activation_it_cannot_compose(activation):
-    with pytest.raises(ValueError, match=f"activation.*{activation}"):
+    with pytest.raises(ValueError, match=f"activation.*{activation}") as info:
         IndRNN(N, activation=activation, scan="parallel")
+    message = str(info.value)
+    assert "\n" not in message
+    for name in ("relu", "relu6", "hard_tanh", "hard_sigmoid"):
+        assert f"'{name}'" in message
+
+
+def test_parallel_refuses_a_function_that_is_not_a_clamp():
+    def leaky(x):
+        return keras.ops.maximum(x, 0.1 * x)
+
+    with pytest.raises(ValueError, match="clamped affine.*leaky"):
+        IndRNN(N, activation=leaky, scan="parallel")
+    # The Keras function itself is recognised, not only its name.
+    assert IndRNN(N, activation=keras.activations.relu6,
+                  scan="parallel").scan == "parallel"
 
 
 def test_parallel_refuses_use_fused_false():
