@@ -19,6 +19,9 @@ from keras_rnninit.tuning import strategy as strategy_lib
 
 DEFAULT_FAMILIES = "irnn,irnn-scaled,np-rnn"
 DEFAULT_INITIALIZERS = "glorot_uniform,orthogonal,identity,keras_rnninit>NPInit"
+# Flags that mean something only for `--model`; `None` when not given.
+MODEL_ONLY_FLAGS = ("--data", "--initializers", "--objective", "--direction",
+                    "--baseline")
 
 EPILOG = """\
 Your own model (any Sequential or functional Keras model with recurrent
@@ -161,17 +164,16 @@ def search_parser():
                         "recurrent layers; replaces --families")
     g.add_argument("--data", default=None, metavar="MODULE:FUNCTION",
                    help="a function returning (train, validation) for --model")
-    g.add_argument("--initializers", default=DEFAULT_INITIALIZERS,
-                   metavar="INIT,INIT,...",
+    g.add_argument("--initializers", default=None, metavar="INIT,INIT,...",
                    help="what to compare on --model: initialization schemes "
                         f"({', '.join(catalog.schemes())}, chrono(max_timesteps=T)"
                         ", scheme:NAME, scheme:FILE.json), each setting the "
                         "weights it names in each recurrent layer, or Keras "
                         "initializer identifiers or JSON configs, which set the "
-                        "recurrent kernel only (default: %(default)s)")
-    g.add_argument("--objective", default="val_loss",
+                        f"recurrent kernel only (default: {DEFAULT_INITIALIZERS})")
+    g.add_argument("--objective", default=None,
                    help="the Keras log to read for --model, e.g. val_loss, "
-                        "val_accuracy (default: %(default)s)")
+                        "val_accuracy (default: val_loss)")
     g.add_argument("--direction", type=choice("direction", ("min", "max")),
                    default=None, metavar="{min,max}",
                    help="whether lower (min) or higher (max) --objective is "
@@ -449,6 +451,10 @@ def check_arguments(args, parser):
         parser.error(f"--eval-every ({args.eval_every}) must not exceed --steps "
                      f"({args.steps}).")
     if args.model:
+        if args.initializers is None:
+            args.initializers = DEFAULT_INITIALIZERS
+        if args.objective is None:
+            args.objective = "val_loss"
         for text, flag in ((args.model, "--model"), (args.data, "--data")):
             if text is None:
                 parser.error("--model needs --data MODULE:FUNCTION too.")
@@ -463,8 +469,11 @@ def check_arguments(args, parser):
             if problem:
                 parser.error(problem)
     else:
-        if args.data:
-            parser.error("--data goes with --model.")
+        for flag in MODEL_ONLY_FLAGS:
+            if getattr(args, flag[2:]) is not None:
+                parser.error(f"{flag} goes with --model; the built-in families "
+                             "each have their paper's initialization and "
+                             "objective (choose them with --families).")
         if args.task not in catalog.tasks():
             parser.error(catalog.unknown_name("task", args.task, catalog.tasks()))
         families = _csv(args.families)

@@ -50,6 +50,7 @@ PROBE = textwrap.dedent("""
     ["--steps", "10", "--eval-every", "20"],
     ["--model", "m:f", "--data", "m:g", "--initializers", "identiy"],
     ["--directory", __file__],
+    ["--initializers", "identiy"],
 ])
 def test_a_usage_error_is_one_line_before_any_backend_loads(argv, subprocess_env):
     out = subprocess.run([sys.executable, "-c", PROBE, *argv], env=subprocess_env,
@@ -64,6 +65,27 @@ def test_a_usage_error_is_one_line_before_any_backend_loads(argv, subprocess_env
 # -- names ------------------------------------------------------------------
 
 @once
+@pytest.mark.parametrize("flag, value", [
+    ("--initializers", "identity"), ("--objective", "val_accuracy"),
+    ("--direction", "max"), ("--baseline", "0.2"), ("--data", "m:g"),
+])
+def test_a_flag_of_your_own_model_without_model_is_refused(flag, value, capsys,
+                                                           tmp_path):
+    """A flag that only `--model` reads would be silently ignored by a
+    study of the built-in families (a whole study run for nothing)."""
+    directory = ["--directory", str(tmp_path / "study")]
+    parser = cli.search_parser()
+    with pytest.raises(SystemExit):
+        cli.check_arguments(parser.parse_args([flag, value, *directory]), parser)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[0] == (f"rnninit-tune: error: {flag} goes with --model; the "
+                        "built-in families each have their paper's "
+                        "initialization and objective (choose them with "
+                        "--families).")
+    with_model = ["--model", "m:f", "--data", "m:g", flag, value, *directory]
+    cli.check_arguments(parser.parse_args(with_model), parser)  # accepted
+
+
 @pytest.mark.parametrize("item, hint", [
     ("identiy", "did you mean 'identity'?"),
     ("keras_rnninit>NPinit", "did you mean 'keras_rnninit>NPInit'?"),
