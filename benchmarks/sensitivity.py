@@ -222,6 +222,40 @@ def _backend(names):
     return " / ".join(sorted(backends)) or "?"
 
 
+def _made_before_identities(names):
+    """Studies whose `study.json` records no study identity: made by a
+    version before identities were recorded, and the committed ones before
+    the fix that made a trial's batches independent of earlier trials."""
+    old = []
+    for name in names:
+        path = os.path.join(ROOT, name, "study.json")
+        if os.path.exists(path):
+            with open(path) as f:
+                if "identity" not in json.load(f):
+                    old.append(name)
+    return old
+
+
+def _made_before_lines(names):
+    old = _made_before_identities(names)
+    if not old:
+        return []
+    return [
+        "Made before the trial-independence fix: "
+        + ", ".join(f"`{n}`" for n in old)
+        + " ran before commit 0268f05 (their `study.json` records no study "
+        "identity, which every study since records). Before it, on JAX a "
+        "trial that built a fresh model trained on the second pass of its "
+        "generated data and a trial that reused a compiled model on the "
+        "first, so a score depended on the trials run before it in the same "
+        "process; each trial still trained on valid draws of the same task, "
+        "and the success counts are of the same protocol, but a rerun gives "
+        "other per-trial values. Rerun them with `python "
+        "benchmarks/sensitivity.py --only " + ",".join(old) + "`.",
+        "",
+    ]
+
+
 def _wall_time():
     if not os.path.exists(RUN_RECORD):
         return ""
@@ -259,6 +293,7 @@ def summary(names):
         "(initialization and data order); a trial stops when it reaches the "
         "threshold or diverges.",
         "",
+        *_made_before_lines(names),
         "## Against the papers",
         "",
         "The np-RNN paper claims that its initialization makes training less "
