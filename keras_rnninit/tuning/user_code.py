@@ -123,6 +123,12 @@ def _shape(shape):
     return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
 
 
+def _examples_shape(a):
+    """The shape of a batch of examples, its size shown as n (a message
+    about one batch must not read as the size of the whole split)."""
+    return _shape((None,) + tuple(a.shape[1:]))
+
+
 def _loss_name(model):
     loss = model.loss
     if isinstance(loss, (list, tuple, dict)):
@@ -151,7 +157,7 @@ def check_data(model, train, validation, flag="--data"):
         if x.ndim != len(expected_in) or any(
                 e is not None and e != r for e, r in zip(expected_in[1:], x.shape[1:])):
             raise StudyError(
-                f"{flag}: the {name} inputs x have shape {_shape(x.shape)} and "
+                f"{flag}: the {name} inputs x have shape {_examples_shape(x)} and "
                 f"the model takes {_shape(expected_in)}.")
         _check_targets(y, expected_out, loss, name, flag)
 
@@ -162,7 +168,7 @@ def _check_targets(y, expected, loss, name, flag):
         classes = expected[-1]
         if received not in (wanted[:-1], wanted[:-1] + (1,)):
             raise StudyError(
-                f"{flag}: the {name} targets y have shape {_shape(y.shape)}; "
+                f"{flag}: the {name} targets y have shape {_examples_shape(y)}; "
                 f"with loss {loss!r} and the model's output "
                 f"{_shape(expected)} they must be class indices of shape "
                 f"{_shape((None,) + wanted[:-1])}.")
@@ -179,7 +185,7 @@ def _check_targets(y, expected, loss, name, flag):
     if received == wanted or (wanted[-1:] == (1,) and received == wanted[:-1]):
         return
     raise StudyError(
-        f"{flag}: the {name} targets y have shape {_shape(y.shape)} and the "
+        f"{flag}: the {name} targets y have shape {_examples_shape(y)} and the "
         f"model's output is {_shape(expected)} (loss {loss!r}): Keras would "
         f"broadcast them; give targets of shape {_shape((None,) + wanted)}.")
 

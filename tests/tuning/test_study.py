@@ -234,7 +234,7 @@ def test_cli_compares_a_users_initializers(tmp_path, user_module, capsys):
         ({"--model": "mymodels:uncompiled"}, "not compiled"),
         ({"--model": "mymodels:dense_only"}, "no recurrent layer"),
         ({"--data": "mymodels:wrong_shape"},
-         "the training inputs x have shape (32, 6, 3) and the model takes (n, 6, 2)"),
+         "the training inputs x have shape (n, 6, 3) and the model takes (n, 6, 2)"),
         ({"--data": "mymodels:with_nan"}, "NaN or inf"),
         ({"--data": "mymodels:one_split"}, "must return (train, validation)"),
         ({"--threshold": None}, "needs a success threshold"),
