@@ -44,6 +44,11 @@ PROJECT = "trials"
 VALIDATION_BATCH = 250
 
 
+def _minutes(seconds):
+    """`12.3 min`, or `40 s` under a minute (never "0 min")."""
+    return f"{seconds:.0f} s" if seconds < 60 else f"{seconds / 60:.1f} min"
+
+
 @dataclasses.dataclass
 class StudySettings:
     """What defines a study; written to `<directory>/study.json`.
@@ -477,13 +482,13 @@ class StudyTuner(keras_tuner.Tuner):
             outcome = f"best {result['value']:.4g}"
         self.run_count += 1
         elapsed = time.time() - self.started
-        left = elapsed / self.run_count * max(0, self.planned - done) / 60
+        left = elapsed / self.run_count * max(0, self.planned - done)
         self.log(
             f"[{done}/{self.planned}] {result['candidate']} "
             f"lr={hp['learning_rate']:.3g} seed={result['seed']}: "
             f"{self.settings.objective} {outcome} "
-            f"({result['seconds']['total']:.1f} s; {elapsed / 60:.1f} min so far, "
-            f"about {left:.0f} min left)"
+            f"({result['seconds']['total']:.1f} s; {_minutes(elapsed)} so far, "
+            f"about {_minutes(left)} left)"
         )
 
     def save_model(self, trial_id, model, step=0):

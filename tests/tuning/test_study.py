@@ -379,3 +379,10 @@ def test_an_oracle_file_torn_by_a_kill_is_rebuilt_from_the_trials(tmp_path):
     assert second.get_best_trials(1)[0].trial_id == finished.trial_id
     served = [second.create_trial(f"tuner{i}").hyperparameters.values for i in range(2)]
     assert [v["seed"] for v in served] == [1, 2]
+
+
+def test_progress_times_under_a_minute_are_in_seconds():
+    from keras_rnninit.tuning.study import _minutes
+
+    assert [_minutes(s) for s in (0.4, 40, 59.4, 60, 90)] == [
+        "0 s", "40 s", "59 s", "1.0 min", "1.5 min"]
