@@ -377,7 +377,7 @@ def beats_verdict(tally, subject, rivals, steps, deciding, complete, threshold,
     tests = {f: statistics.fisher_exact(k, n, *tally[f]) for f in rivals}
     text = f"{label(subject)} {k}/{n}, " + ", ".join(
         f"{label(f)} {tally[f][0]}/{tally[f][1]} (p={tests[f]:.2g})"
-        for f in rivals) + f" at {metric} {symbol} {threshold:.3g}"
+        for f in rivals) + f" at {metric} {symbol} {threshold:.4g}"
     more = f"; expected to decide with {deciding} steps" if deciding else ""
     others = [f for f in rivals if tally[f][0] >= max(k, 1)]
     if others:
@@ -387,7 +387,7 @@ def beats_verdict(tally, subject, rivals, steps, deciding, complete, threshold,
         return "confirmed", f"{text}, all clear (Fisher's exact test, 5%)"
     if k == 0:
         return "undecided", (f"{label(subject)} did not reach {metric} "
-                             f"{symbol} {threshold:.3g} within {steps} steps"
+                             f"{symbol} {threshold:.4g} within {steps} steps"
                              f"{more}")
     need = max((smallest_clear(tally[f][0], n) or n + 1) for f in rivals)
     return "undecided", (
@@ -410,7 +410,7 @@ def converges_verdict(summary, steps, deciding, complete, metric="MSE"):
     got = f"{best['successes']}/{best['seeds']}" if best else "0"
     values = ", ".join(f"{v:.3g}" for v in best["finite"]) if best else ""
     return "undecided", (
-        f"{got} seeds reached {metric} {symbol} {threshold:.3g} within {steps} "
+        f"{got} seeds reached {metric} {symbol} {threshold:.4g} within {steps} "
         "steps at the best rate" + (f" (best per seed: {values})" if values else "")
         + (f"; expected to decide with {deciding} steps" if deciding else ""))
 
