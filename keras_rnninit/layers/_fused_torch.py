@@ -23,7 +23,8 @@ recurrence alone (forward / backward of the IndRNN loop):
   used. `torch.compile` of the whole loop unrolls T steps (minutes to
   compile at T=1000);
 - the exact parallel scan (`_parallel_scan`, through
-  `keras.ops.associative_scan`): about 15x slower than this loop on the CPU.
+  `keras.ops.associative_scan`): a training step 11.5x slower than this
+  loop's at T=1000 (`benchmarks/results/indrnn_speed_torch.md`).
 
 Memory is the other cost: a new `(steps, batch, units)` buffer (24 MB here)
 comes from the system as fresh pages, and its page faults cost several ms.
