@@ -1,6 +1,7 @@
 """Ctrl-C and SIGTERM in the command lines: stop, keep what is finished,
 say how to resume, exit 130 (SIGINT) or 143 (SIGTERM)."""
 
+import contextlib
 import gc
 import os
 import shlex
@@ -24,6 +25,7 @@ class Aborted(KeyboardInterrupt):
 
 
 _requested = None
+_deferring = False
 
 
 def _interrupt(signum):
@@ -33,7 +35,7 @@ def _interrupt(signum):
 def _on_signal(signum, frame):
     global _received
     _received = signum
-    if not _inside_gc_callback(frame):
+    if not _deferring and not _inside_gc_callback(frame):
         raise _interrupt(signum)
 
 
@@ -58,6 +60,21 @@ def handle_signals():
     """
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
+
+
+@contextlib.contextmanager
+def deferred():
+    """Holds SIGINT and SIGTERM back while the block runs (a checkpoint being
+    written, which an exception would leave torn) and raises their interrupt
+    once it has ended."""
+    global _deferring
+    outer, _deferring = _deferring, True
+    try:
+        yield
+    finally:
+        _deferring = outer
+    if not outer:
+        raise_if_received()
 
 
 def raise_if_received():

@@ -17,6 +17,7 @@ import sys
 
 import keras
 
+from keras_rnninit import _files
 from keras_rnninit import _interrupts
 from keras_rnninit import _quiet
 
@@ -71,21 +72,53 @@ class ThresholdMonitor(keras.callbacks.Callback):
                 self.model.stop_training = True
 
 
-class HistoryFile(keras.callbacks.Callback):
-    """Appends each epoch's logs to a JSON file, kept across resumed runs."""
+class Checkpoints(keras.callbacks.Callback):
+    """After each epoch: `last.keras`, `best.keras` when the validation
+    objective is the best so far, and the epoch's logs appended to
+    `history.json`, kept across resumed runs.
 
-    def __init__(self, path):
+    Each file is written whole or not at all: a kill leaves the previous
+    one, and Ctrl-C or SIGTERM waits until the epoch's files are written.
+    A resumed run's best is the best in `history.json`.
+    """
+
+    def __init__(self, output_dir, task):
         super().__init__()
-        self.path = path
-        self.epochs = read_history(path)
+        self.output_dir = output_dir
+        self.task = task
+        self.history_path = os.path.join(output_dir, "history.json")
+        self.epochs = read_history(self.history_path)
+        scores = [e[task.objective] for e in self.epochs if task.objective in e]
+        self.best = None
+        if scores:
+            self.best = (min if task.direction == "min" else max)(scores)
+
+    def _is_best(self, score):
+        if score is None:
+            return False
+        if self.best is None:
+            return True
+        return score < self.best if self.task.direction == "min" else score > self.best
 
     def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
         entry = {"epoch": epoch + 1}
-        entry.update({k: float(v) for k, v in (logs or {}).items()})
+        entry.update({k: float(v) for k, v in logs.items()})
         entry["step"] = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
-        self.epochs = [e for e in self.epochs if e["epoch"] < epoch + 1] + [entry]
-        with open(self.path, "w") as f:
-            json.dump(self.epochs, f, indent=1)
+        score = entry.get(self.task.objective)
+        with _interrupts.deferred():
+            self._save(os.path.join(self.output_dir, "last.keras"))
+            if self._is_best(score):
+                self.best = score
+                self._save(os.path.join(self.output_dir, "best.keras"))
+            self.epochs = [e for e in self.epochs if e["epoch"] < epoch + 1] + [entry]
+            with _files.written_whole(self.history_path) as temporary:
+                with open(temporary, "w") as f:
+                    json.dump(self.epochs, f, indent=1)
+
+    def _save(self, path):
+        with _files.written_whole(path) as temporary:
+            self.model.save(temporary)
 
 
 def read_history(path):
@@ -162,16 +195,7 @@ def train(
             initial_epoch = len(read_history(history_path))
         elif not resume and os.path.isfile(history_path):
             os.remove(history_path)
-        cbs += [
-            keras.callbacks.ModelCheckpoint(last),
-            keras.callbacks.ModelCheckpoint(
-                os.path.join(output_dir, "best.keras"),
-                monitor=task.objective,
-                mode=task.direction,
-                save_best_only=True,
-            ),
-            HistoryFile(history_path),
-        ]
+        cbs.append(Checkpoints(output_dir, task))
     if model is None:
         model = models.build_model(family, task, **model_kwargs)
     if patience:

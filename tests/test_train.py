@@ -133,6 +133,56 @@ def test_an_interrupted_run_stops_cleanly_and_says_how_to_resume(
     assert command.endswith("--resume")
 
 
+def test_a_signal_during_a_checkpoint_waits_until_the_files_are_whole(
+        tmp_path, monkeypatch):
+    from keras_rnninit import _interrupts, tasks
+
+    real_save = train.Checkpoints._save
+
+    def save_with_a_signal_inside(self, path):
+        os.kill(os.getpid(), signal.SIGINT)
+        sum(range(10))  # lets the interpreter run the handler here
+        real_save(self, path)
+
+    monkeypatch.setattr(train.Checkpoints, "_save", save_with_a_signal_inside)
+    previous = signal.getsignal(signal.SIGINT)
+    _interrupts.handle_signals()
+    out = tmp_path / "run"
+    task = tasks.get("adding", length=4, num_train=32, num_validation=8,
+                     num_test=8, batch_size=16, seed=0)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            train.train("irnn", task, epochs=3, units=4, output_dir=str(out),
+                        verbose=0)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        _interrupts._received = None
+    assert sorted(os.listdir(out)) == ["best.keras", "history.json", "last.keras"]
+    assert [e["epoch"] for e in json.loads((out / "history.json").read_text())] == [1]
+    model = keras.models.load_model(out / "last.keras")
+    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 2
+
+
+def test_a_resumed_run_keeps_best_keras_unless_it_does_better(tmp_path):
+    from keras_rnninit import tasks
+
+    task = tasks.get("adding", length=4, num_train=32, num_validation=8,
+                     num_test=8, batch_size=16, seed=0)
+    (tmp_path / "history.json").write_text(json.dumps(
+        [{"epoch": 1, "val_mse": 0.01, "step": 2}]))
+    checkpoints = train.Checkpoints(str(tmp_path), task)
+    checkpoints.set_model(keras.Sequential([keras.Input((4, 2)), keras.layers.Dense(1)]))
+    checkpoints.model.compile("adam", "mse")
+    checkpoints.on_epoch_end(1, {"val_mse": 0.02})
+    assert not (tmp_path / "best.keras").exists()
+    assert (tmp_path / "last.keras").exists()
+    checkpoints.on_epoch_end(2, {"val_mse": 0.005})
+    assert (tmp_path / "best.keras").exists()
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert [e["val_mse"] for e in history] == [0.01, 0.02, 0.005]
+
+
 def test_a_signal_swallowed_by_a_gc_callback_still_stops_training(tmp_path):
     # Python runs the handler wherever the main thread is; inside a gc
     # callback (JAX has one) the exception is printed and dropped.

@@ -46,6 +46,7 @@ import threading
 import time
 import uuid
 
+from keras_rnninit import _files
 from keras_rnninit import _interrupts
 
 CHIEF = "chief"
@@ -411,14 +412,9 @@ class Heartbeat:
             with os.fdopen(fd, "w") as f:
                 f.write(text)
             return
-        temporary = f"{self.path}.{self.record['token']}.tmp"
-        try:
+        with _files.written_whole(self.path, tag=self.record["token"]) as temporary:
             with open(temporary, "w") as f:
                 f.write(text)
-            os.replace(temporary, self.path)
-        finally:
-            with contextlib.suppress(OSError):
-                os.remove(temporary)
 
     def _beat(self):
         while not self._stop.wait(BEAT_SECONDS):

@@ -24,6 +24,7 @@ import time
 import keras
 import keras_tuner
 
+from keras_rnninit import _files
 from keras_rnninit import _interrupts
 from keras_rnninit import _keras_compat
 from keras_rnninit import objective as objective_lib
@@ -247,14 +248,9 @@ def _writing(directory):
 def _write_json(path, value):
     """Writes `value` to `path` whole or not at all (a kill or a full disk
     leaves the previous file)."""
-    temporary = f"{path}.{os.getpid()}.tmp"
-    try:
+    with _files.written_whole(path) as temporary:
         with open(temporary, "w") as f:
             json.dump(value, f, indent=1)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
 
 
 def finished_trials(directory):

@@ -367,7 +367,7 @@ def test_a_full_disk_stops_the_study_with_one_line_and_loses_nothing(
     assert len(kept) == 1
     for lr, curve in kept.items():
         assert curve == expected[lr]
-    assert not glob.glob(os.path.join(d, "**", "*.tmp"), recursive=True)
+    assert not glob.glob(os.path.join(d, "**", "*.tmp*"), recursive=True)
     monkeypatch.setattr(study_lib, "_write_json", real)
     assert cli.main(TINY + ["--directory", d]) == 0
     assert _results(d) == expected
