@@ -26,6 +26,12 @@ recurrence alone (forward / backward of the IndRNN loop):
   `keras.ops.associative_scan`): a training step 11.5x slower than this
   loop's at T=1000 (`benchmarks/results/indrnn_speed_torch.md`).
 
+Tried at T=784 on the 6-layer batch-norm model and not kept: loops over
+batch-major slices with no time-major copy (train step 525 against 507 ms,
+interleaved), the loops in TorchScript (forward 4.5 against 5.4 ms;
+deprecated), `du` summed in blocks after the loop (backward 11.5 against
+12.3 ms).
+
 Memory is the other cost: a new `(steps, batch, units)` buffer (24 MB here)
 comes from the system as fresh pages, and its page faults cost several ms.
 When the layer computes the projection itself, IndRNN writes the states over
