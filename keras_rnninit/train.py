@@ -88,17 +88,17 @@ class Checkpoints(keras.callbacks.Callback):
         self.task = task
         self.history_path = os.path.join(output_dir, "history.json")
         self.epochs = read_history(self.history_path)
-        scores = [e[task.objective] for e in self.epochs if task.objective in e]
         self.best = None
-        if scores:
-            self.best = (min if task.direction == "min" else max)(scores)
+        for entry in self.epochs:
+            self._keep_if_best(entry.get(task.objective))
 
-    def _is_best(self, score):
-        if score is None:
+    def _keep_if_best(self, score):
+        """Whether `score` beats the best so far (which it then becomes)."""
+        if score is None or not (self.best is None
+                                 or self.task.is_better(score, self.best)):
             return False
-        if self.best is None:
-            return True
-        return score < self.best if self.task.direction == "min" else score > self.best
+        self.best = score
+        return True
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -108,8 +108,7 @@ class Checkpoints(keras.callbacks.Callback):
         score = entry.get(self.task.objective)
         with _interrupts.deferred():
             self._save(os.path.join(self.output_dir, "last.keras"))
-            if self._is_best(score):
-                self.best = score
+            if self._keep_if_best(score):
                 self._save(os.path.join(self.output_dir, "best.keras"))
             self.epochs = [e for e in self.epochs if e["epoch"] < epoch + 1] + [entry]
             with _files.written_whole(self.history_path) as temporary:
