@@ -344,11 +344,12 @@ def _die_with_parent():
         pass
 
 
-def run_units(units, args, root, plan):
+def run_units(units, args, root, plan, every_unit=None):
     """Runs the units not yet complete, `args.jobs` at a time, in the plan's
     order (longest first without one), a unit only once the units it waits
     for are complete; each in a process of its own whose lines are
-    prefixed by its name."""
+    prefixed by its name. `every_unit` (default `units`) is where a unit
+    it waits for is looked up: one left out of `--only` may be complete."""
     import subprocess
     import threading
 
@@ -375,7 +376,7 @@ def run_units(units, args, root, plan):
     left_in = {}
     for unit in pending:
         left_in.setdefault(unit.experiment, set()).add(unit.name)
-    by_name = {u.name: u for u in units}
+    by_name = {u.name: u for u in every_unit or units}
     experiment_start = {}
     running, failed, finished_ok = [], [], set()
 
@@ -598,7 +599,7 @@ def main(argv=None):
                   flush=True)
         started = time.time()
         selected = [u for u in units if u.experiment in names or u.name in names]
-        ran, failed = run_units(selected, args, root, plan)
+        ran, failed = run_units(selected, args, root, plan, units)
         if ran and not failed and set(names) == set(plan.experiments):
             _record_run(root, time.time() - started, args.jobs, ran)
     paths = report.build(plan, root, units, args.mnist_path)

@@ -131,3 +131,30 @@ def test_every_unit_in_the_order_belongs_to_the_plan():
     names |= {"clockwork_fair", "clockwork_generation"}
     assert set(plan.order) <= names
     assert plans.check_families(plan) == []
+
+
+def test_a_unit_starts_after_a_complete_unit_left_out_of_only(monkeypatch, tmp_path):
+    """`--only chrono_copy_T500` runs the IndRNN row once `adding_T500/indrnn`
+    (outside the selection) is complete, instead of refusing to start it."""
+    import argparse
+    import types
+
+    reproduce = pytest.importorskip("reproduce")
+    monkeypatch.setattr(reproduce, "_child_command",
+                        lambda args, unit: [sys.executable, "-c", "pass"])
+    monkeypatch.setattr(reproduce, "_record", lambda *a, **k: None)
+    source = reproduce.Unit("adding_T500/indrnn", "adding_T500", 60.0,
+                            run=None, done=lambda: 1.0)
+    waiting = reproduce.Unit("chrono_copy_T500/indrnn", "chrono_copy_T500",
+                             60.0, run=None, done=lambda: 0.0,
+                             after=("adding_T500/indrnn",))
+    args = argparse.Namespace(jobs=1, budget_hours=None, quick=False,
+                              paper_scale=False, mnist_path=None,
+                              mnist_minutes=None)
+    plan = types.SimpleNamespace(order=("chrono_copy_T500/indrnn",),
+                                 budget_hours=None)
+    ran, failed = reproduce.run_units([waiting], args, str(tmp_path), plan,
+                                      [source, waiting])
+    assert failed == []
+    ran, failed = reproduce.run_units([waiting], args, str(tmp_path), plan)
+    assert failed == ["chrono_copy_T500/indrnn"]
