@@ -350,6 +350,20 @@ def measure_scans(label, spec, args, kinds):
     return row
 
 
+def _torch_kernel_note(backend):
+    """Which loops the torch fused path ran: the compiled C kernel or, where
+    it could not be built, the torch ops."""
+    if backend != "torch":
+        return ""
+    from keras_rnninit.layers import _torch_cpu_kernel
+
+    if _torch_cpu_kernel.available():
+        return ("; on the CPU its recurrence runs the compiled C loops "
+                "(`_torch_cpu_kernel`)")
+    return ("; its recurrence runs the torch-op loops (the C kernel could "
+            "not be built here)")
+
+
 def _parse(argv):
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
@@ -491,7 +505,8 @@ def main(argv=None):
         "each) against the same stack of `SimpleRNN(relu)` layers. IndRNN "
         "layers run the fused path (`use_fused=True`) with the scan "
         "`scan=\"auto\"` picks here "
-        f"({_parallel_scan.auto_scan()}). Each figure is the median of "
+        f"({_parallel_scan.auto_scan()}){_torch_kernel_note(backend)}. "
+        "Each figure is the median of "
         f"{args.repeats} rounds ({args.long_repeats} when T > "
         f"{args.long_from}) that alternate the models, after two warm-up "
         "calls; the CPU may have been shared with other work, so the ratios "

@@ -1,10 +1,13 @@
 """Fused recurrences for the PyTorch backend: eager loops + autograd.Function.
 
-Each recurrence is one `torch.autograd.Function` whose forward and backward
-are Python loops over time of two or three in-place torch ops a step on the
-batch-major `(batch, steps, units)` tensors (views from `unbind`, written
-with `out=`). The backward is hand-written: autograd records nothing per
-step, and stores one `(batch, steps, units)` tensor, the states. The loops
+Each recurrence is one `torch.autograd.Function` with a hand-written
+backward. On a CPU, IndRNN's forward and backward loops run compiled C
+(`_torch_cpu_kernel`, built on first use with the system's C compiler) for
+float32 and float64; elsewhere (a GPU, other dtypes, no C compiler), and
+for Clockwork, they are Python loops over time of two or three in-place
+torch ops a step on `(batch, units)` slices (views from `unbind`, written
+with `out=`). Autograd records nothing per step, and stores one
+`(batch, steps, units)` tensor, the states. The loops
 are hidden from `torch.compile` (a graph break), so a model compiled with
 `jit_compile=True` runs them eagerly instead of unrolling T steps.
 
@@ -26,6 +29,10 @@ recurrence alone (forward / backward of the IndRNN loop):
   `keras.ops.associative_scan`): a training step 11.5x slower than this
   loop's at T=1000 (`benchmarks/results/indrnn_speed_torch.md`).
 
+- the compiled C loops (`_torch_cpu_kernel`): 3 ms / 5 ms at T=784 (one
+  thread; the batch is split over torch's threads), since a step is then
+  a few vector instructions per `(batch, unit)` pair and no dispatch.
+
 Tried at T=784 on the 6-layer batch-norm model and not kept: loops over
 batch-major slices with no time-major copy (train step 525 against 507 ms,
 interleaved), the loops in TorchScript (forward 4.5 against 5.4 ms;
@@ -43,6 +50,8 @@ step at T=1000 alternated with a SimpleRNN model went from 57 to 40 ms.
 import contextlib
 
 import torch
+
+from keras_rnninit.layers import _torch_cpu_kernel as cpu_kernel
 
 _no_compile = getattr(torch.compiler, "disable", lambda fn: fn)
 # `indrnn` takes the inputs and the kernel, whatever the number of features.
@@ -179,9 +188,15 @@ class _IndRNN(torch.autograd.Function):
     def forward(ctx, z, u, h0, mask, activation, return_sequences, owns_z):
         # `owns_z`: `z` is this layer's own projection, read by nothing else.
         save = return_sequences or any(ctx.needs_input_grad[:3])
-        with _flushing_subnormals(z):
-            hs, h_last = _indrnn_forward(z, u, h0, mask, activation, save,
-                                         in_place=owns_z)
+        ctx.native = cpu_kernel.supports(z, activation) and (
+            u.dtype == h0.dtype == z.dtype)
+        if ctx.native:
+            hs, h_last = cpu_kernel.forward(z, u, h0, mask, activation, save,
+                                            in_place=owns_z)
+        else:
+            with _flushing_subnormals(z):
+                hs, h_last = _indrnn_forward(z, u, h0, mask, activation, save,
+                                             in_place=owns_z)
         ctx.activation = activation
         ctx.return_sequences = return_sequences
         if save:
@@ -191,11 +206,15 @@ class _IndRNN(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         hs, u, h0, mask = ctx.saved_tensors
-        with _flushing_subnormals(hs):
-            dz, du, dh0 = _indrnn_backward(
-                g.contiguous(), hs, u, h0, mask, ctx.activation,
-                ctx.return_sequences,
-            )
+        if ctx.native and g.dtype == hs.dtype:
+            dz, du, dh0 = cpu_kernel.backward(
+                g, hs, u, h0, mask, ctx.activation, ctx.return_sequences)
+        else:
+            with _flushing_subnormals(hs):
+                dz, du, dh0 = _indrnn_backward(
+                    g.contiguous(), hs, u, h0, mask, ctx.activation,
+                    ctx.return_sequences,
+                )
         return dz, du, dh0, None, None, None, None
 
 
