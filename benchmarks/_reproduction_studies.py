@@ -286,7 +286,8 @@ def family_summary(records, family, threshold, direction="min"):
 
     `threshold` is a number, or `(threshold, direction, baseline)`. The best
     rate has the most seeds reaching the threshold, ties going to the better
-    median best value; a diverged or failed trial counts as the worst.
+    median best value, then to fewer diverged or failed trials (each counts
+    as the worst value, so a median can tie at infinity).
     """
     if isinstance(threshold, tuple):
         threshold, direction, _ = threshold
@@ -312,7 +313,8 @@ def family_summary(records, family, threshold, direction="min"):
             "trials": rs,
         }
     best = max(rates.values(),
-               key=lambda v: (v["successes"], -sign * v["median"]), default=None)
+               key=lambda v: (v["successes"], -sign * v["median"],
+                              -v["diverged"] - v["failed"]), default=None)
     return {
         "family": family,
         "trials": len(mine),

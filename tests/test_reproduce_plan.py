@@ -83,6 +83,16 @@ def test_the_best_rate_has_the_most_successes_then_the_best_median():
     assert summary["rates"][1e-1]["diverged"] == 3
 
 
+def test_a_tie_at_an_infinite_median_goes_to_the_rate_that_diverged_less():
+    """All four seeds diverged at 3e-4; two of four at 1e-5: their medians
+    are both the worst value, and 1e-5 is the better rate."""
+    records = [record("np-rnn", 3e-4, s, None, diverged=True) for s in range(4)]
+    records += [record("np-rnn", 1e-5, s, v, diverged=v is None)
+                for s, v in enumerate((0.98, 0.98, None, None))]
+    summary = studies.family_summary(records, "np-rnn", (0.9998, "max", 0.98))
+    assert summary["best"]["learning_rate"] == 1e-5
+
+
 def test_beats_verdict_needs_every_difference_clear():
     verdict, _ = studies.beats_verdict(
         {"indrnn": (4, 4), "irnn": (0, 4), "lstm": (0, 4)}, "indrnn",
