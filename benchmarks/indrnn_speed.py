@@ -47,9 +47,12 @@ Writes `benchmarks/results/indrnn_speed_<backend>.{json,md,png}`.
 
 PyTorch options for the recurrence, measured for the torch fused path
 (`keras_rnninit/layers/_fused_torch.py`, whose docstring has the details):
-a `torch.autograd.Function` with a hand-written backward over eager loops
-of in-place ops (the one used; 9 ms forward, 15 ms backward for one layer at
-T=1000, batch 50, 128 units, on a quiet 2-core CPU); autograd through the
+a `torch.autograd.Function` with a hand-written backward, its loops in C
+compiled on first use (`_torch_cpu_kernel`: the one used on a CPU; 3 ms
+forward, 5 ms backward for one layer at T=784, batch 50, 128 units, one
+thread), or over eager loops of in-place torch ops (used where the C kernel
+cannot be built, and on a GPU; 9 ms forward, 15 ms backward at T=1000, on a
+quiet 2-core CPU); autograd through the
 same eager loop (no custom backward); TorchScript (`torch.jit.script`) of
 the loops, inside the same `autograd.Function` and with TorchScript's own
 autodiff; `torch.compile` of chunks of steps (fast once compiled, but 20-30
@@ -58,6 +61,7 @@ figures of each.
 """
 
 import argparse
+import gc
 import os
 import sys
 import tempfile
@@ -369,7 +373,7 @@ def _parse(argv):
         description=__doc__.splitlines()[0],
         epilog="Without --quick, every row at its full length: 3 to 7 "
                "minutes a backend on a quiet 2-core CPU (JAX 3.3, TensorFlow "
-               "4.1, torch 6.2 min when last measured); --quick prints the "
+               "4.1, torch 6.0 min when last measured); --quick prints the "
                "estimate for this machine.")
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu",
                         help="cpu: the rows above on the CPU (a GPU, if any, "
@@ -451,6 +455,11 @@ def _run(configs, measure_row, args):
         if args.only and args.only not in label:
             continue
         rows.append(measure_row(label, spec))
+        # The models of a row are dropped before the next: on torch the
+        # full run otherwise grew past 24 GB by the last scan row (14 GB
+        # alone).
+        keras.backend.clear_session()
+        gc.collect()
     return rows
 
 
@@ -590,6 +599,12 @@ def _target_lines(rows, args):
             continue
         value = row[key]
         verdict = "met" if value >= target else "not met"
+        bound = row.get("dense_share_of_ceiling")
+        if key == "share_of_ceiling" and bound is not None and value < target:
+            # The same model without recurrence bounds any IndRNN.
+            verdict += (f" (the model without recurrence: {bound:.0%}"
+                        + (", below IndRNN: the recurrence costs less than "
+                           "the run-to-run noise)" if bound <= value else ")"))
         lines.append(f"T={row['timesteps']}: "
                      + text.format(value=value, target=target)
                      + f": {verdict}")
