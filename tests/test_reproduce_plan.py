@@ -143,6 +143,8 @@ def test_every_unit_in_the_order_belongs_to_the_plan():
     assert plans.check_families(plan) == []
 
 
+# The orchestrator starts each unit as a subprocess (a fork, then exec).
+@pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")
 def test_a_unit_starts_after_a_complete_unit_left_out_of_only(monkeypatch, tmp_path):
     """`--only chrono_copy_T500` runs the IndRNN row once `adding_T500/indrnn`
     (outside the selection) is complete, instead of refusing to start it."""
