@@ -27,8 +27,7 @@ recurrence alone (forward / backward of the IndRNN loop):
   compile at T=1000);
 - the exact parallel scan (`_parallel_scan`, through
   `keras.ops.associative_scan`): a training step 11.5x slower than this
-  loop's at T=1000 (`benchmarks/results/indrnn_speed_torch.md`).
-
+  loop's at T=1000 (`benchmarks/results/indrnn_speed_torch.md`);
 - the compiled C loops (`_torch_cpu_kernel`): 3 ms / 5 ms at T=784 (one
   thread; the batch is split over torch's threads), since a step is then
   a few vector instructions per `(batch, unit)` pair and no dispatch.
@@ -188,8 +187,7 @@ class _IndRNN(torch.autograd.Function):
     def forward(ctx, z, u, h0, mask, activation, return_sequences, owns_z):
         # `owns_z`: `z` is this layer's own projection, read by nothing else.
         save = return_sequences or any(ctx.needs_input_grad[:3])
-        ctx.native = cpu_kernel.supports(z, activation) and (
-            u.dtype == h0.dtype == z.dtype)
+        ctx.native = cpu_kernel.supports(z, u, h0, activation)
         if ctx.native:
             hs, h_last = cpu_kernel.forward(z, u, h0, mask, activation, save,
                                             in_place=owns_z)

@@ -199,6 +199,8 @@ def _build(compiler):
 
 def _load():
     global _library, _loaded
+    if _loaded:  # every call of the layer asks: no lock once settled
+        return _library
     with _lock:
         if _loaded:
             return _library
@@ -229,10 +231,11 @@ def available():
     return _load() is not None
 
 
-def supports(z, activation):
-    """Whether `z` (and so the recurrence on it) can take this path."""
+def supports(z, u, h0, activation):
+    """Whether the recurrence on `z` with `u` and `h0` can take this path."""
     return (z.device.type == "cpu" and z.dtype in (torch.float32, torch.float64)
-            and activation in ACTIVATIONS and available())
+            and u.dtype == h0.dtype == z.dtype and activation in ACTIVATIONS
+            and available())
 
 
 def _suffix(dtype):

@@ -158,7 +158,8 @@ def test_without_a_compiler_the_torch_loops_run(monkeypatch):
     unloaded(monkeypatch)
     monkeypatch.setattr(kernel, "_compiler", lambda: None)
     assert not kernel.available()
-    assert not kernel.supports(torch.zeros(2, 2, 2), "relu")
+    assert not kernel.supports(torch.zeros(2, 2, 2), torch.zeros(2),
+                               torch.zeros(2, 2), "relu")
     x = np.ones((2, 5, 3), "float32")
     out = IndRNN(4, use_fused=True)(x)
     assert tuple(out.shape) == (2, 4)
