@@ -480,6 +480,9 @@ def run_units(units, args, root, plan, every_unit=None):
                           f"{plans.format_minutes(took)}", flush=True)
     except KeyboardInterrupt:
         # The units stop at their next batch; finished trials are kept.
+        if running:
+            print("stopping: waiting for " + ", ".join(u.name for u, *_ in running)
+                  + " to stop at the end of their current step", flush=True)
         for unit, process, thread, _ in running:
             process.terminate()
         for unit, process, thread, started in running:

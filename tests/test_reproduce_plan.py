@@ -170,3 +170,48 @@ def test_a_unit_starts_after_a_complete_unit_left_out_of_only(monkeypatch, tmp_p
     assert failed == []
     ran, failed = reproduce.run_units([waiting], args, str(tmp_path), plan)
     assert failed == ["chrono_copy_T500/indrnn"]
+
+
+@pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")
+def test_an_interrupt_stops_the_running_units_and_says_so(monkeypatch, tmp_path,
+                                                          capsys):
+    """Ctrl-C in the orchestrator names the units it waits for, ends them and
+    exits with the line that says how to resume; each unit's time is kept."""
+    import _thread
+    import argparse
+    import threading
+    import types
+
+    reproduce = pytest.importorskip("reproduce")
+    pids = tmp_path / "pids"
+    monkeypatch.setattr(reproduce, "_child_command", lambda args, unit: [
+        sys.executable, "-c",
+        f"import os, time; open({str(pids)!r}, 'a').write(f'{{os.getpid()}}\\n'); "
+        "time.sleep(60)"])
+    recorded = []
+    monkeypatch.setattr(reproduce, "_record",
+                        lambda root, name, seconds: recorded.append(name))
+    units = [reproduce.Unit(name, "adding_T1000", 60.0, run=None,
+                            done=lambda: 0.0)
+             for name in ("adding_T1000/indrnn", "adding_T1000/lstm")]
+    args = argparse.Namespace(jobs=2, budget_hours=None, quick=False,
+                              paper_scale=False, mnist_path=None,
+                              mnist_minutes=None)
+    plan = types.SimpleNamespace(order=tuple(u.name for u in units),
+                                 budget_hours=None)
+
+    def interrupt_when_both_run():
+        while not pids.exists() or len(pids.read_text().split()) < 2:
+            threading.Event().wait(0.1)
+        _thread.interrupt_main()
+
+    threading.Thread(target=interrupt_when_both_run, daemon=True).start()
+    with pytest.raises(SystemExit, match="rerun the same command to resume"):
+        reproduce.run_units(units, args, str(tmp_path), plan)
+    out = capsys.readouterr().out
+    assert ("stopping: waiting for adding_T1000/indrnn, adding_T1000/lstm"
+            in out)
+    assert sorted(recorded) == ["adding_T1000/indrnn", "adding_T1000/lstm"]
+    for pid in map(int, pids.read_text().split()):
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
