@@ -392,9 +392,13 @@ def beats_verdict(tally, subject, rivals, steps, deciding, complete, threshold,
                              f"{symbol} {threshold:.4g} within {steps} steps"
                              f"{more}")
     need = max((smallest_clear(tally[f][0], n) or n + 1) for f in rivals)
+    closest = max(tally[f][0] / tally[f][1] for f in rivals)
+    seeds = statistics.seeds_to_separate(k / n, closest, ALPHA)
     return "undecided", (
         f"{text}: not clear with {n} trials each"
         + (f"; {label(subject)} would need {need} of {n}" if need <= n else "")
+        + (f"; at the success rates seen here, {seeds} seeds each would make "
+           "it clear 80% of the time" if seeds and seeds > n else "")
         + more)
 
 

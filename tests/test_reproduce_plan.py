@@ -15,6 +15,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "benchmark
 
 import _reproduction_plan as plans  # noqa: E402
 import _reproduction_studies as studies  # noqa: E402
+from keras_rnninit.tuning import statistics  # noqa: E402
 
 
 def record(family, lr, seed, value, diverged=False):
@@ -102,6 +103,7 @@ def test_beats_verdict_needs_every_difference_clear():
         {"indrnn": (3, 4), "irnn": (0, 4), "lstm": (0, 4)}, "indrnn",
         ("irnn", "lstm"), 2000, 4000, True, 0.01)
     assert verdict == "undecided" and "would need 4 of 4" in reason
+    assert "expected to decide with 4000 steps" in reason
     verdict, _ = studies.beats_verdict(
         {"indrnn": (2, 4), "irnn": (0, 4), "lstm": (2, 4)}, "indrnn",
         ("irnn", "lstm"), 2000, None, True, 0.01)
@@ -110,6 +112,21 @@ def test_beats_verdict_needs_every_difference_clear():
         {"indrnn": (4, 4), "irnn": (0, 4), "lstm": (0, 4)}, "indrnn",
         ("irnn", "lstm"), 2000, None, False, 0.01)
     assert verdict == "undecided"
+
+
+def test_an_undecided_count_says_how_many_seeds_would_decide_it():
+    """The seeds come from the success rates seen, against the rival that
+    succeeded most often."""
+    tally = {"indrnn": (3, 4), "irnn": (0, 4), "lstm": (1, 4)}
+    _, reason = studies.beats_verdict(tally, "indrnn", ("irnn", "lstm"), 2000,
+                                      None, True, 0.01)
+    seeds = statistics.seeds_to_separate(3 / 4, 1 / 4)
+    assert seeds > 4
+    assert f"{seeds} seeds each would make it clear 80% of the time" in reason
+    _, reason = studies.beats_verdict(
+        {"indrnn": (1, 4), "irnn": (1, 4), "lstm": (0, 4)}, "indrnn",
+        ("irnn", "lstm"), 2000, None, True, 0.01)
+    assert "seeds each" not in reason  # a rival as good: refuted, no estimate
 
 
 def test_np_verdict_pairs_runs_by_study_and_seed():

@@ -7,6 +7,8 @@
   least half the seeds succeed, in decades.
 - `fisher_exact` and `holm`: which differences between success fractions are
   statistically clear, corrected for the number of comparisons.
+- `seeds_to_separate`: how many trials per side would make a difference in
+  success rates clear to Fisher's test, most of the time.
 """
 
 import math
@@ -95,6 +97,36 @@ def fisher_exact(k1, n1, k2, n2):
         <= observed * (1 + 1e-9)
     )
     return min(1.0, p)
+
+
+def seeds_to_separate(rate1, rate2, alpha=0.05, power=0.8, most=64):
+    """The fewest trials `n` per side at which Fisher's exact test finds
+    `n` draws at success rate `rate1` clearly above `n` at `rate2` (two-sided
+    p < `alpha`) with probability at least `power`; None if no `n` up to
+    `most` does (or `rate1 <= rate2`).
+
+    The probability sums the two binomial distributions over the outcomes
+    the test calls clear in `rate1`'s favour: the usual sample-size question
+    asked of the exact test rather than a normal approximation.
+    """
+    if rate1 <= rate2:
+        return None
+    for n in range(1, most + 1):
+        first = _binomial(n, rate1)
+        second = _binomial(n, rate2)
+        chance = sum(
+            p1 * p2
+            for k1, p1 in enumerate(first) if p1 > 1e-12
+            for k2, p2 in enumerate(second) if p2 > 1e-12 and k1 > k2
+            and fisher_exact(k1, n, k2, n) < alpha)
+        if chance >= power:
+            return n
+    return None
+
+
+def _binomial(n, rate):
+    return [math.comb(n, k) * rate ** k * (1 - rate) ** (n - k)
+            for k in range(n + 1)]
 
 
 def holm(p_values, alpha=0.05):

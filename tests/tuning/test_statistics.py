@@ -91,3 +91,31 @@ def test_holm_steps_down_and_stops():
     assert statistics.holm([0.01, 0.02, 0.04]) == [True, True, True]
     assert statistics.holm([0.2, 0.001]) == [False, True]
     assert statistics.holm([]) == []
+
+
+def _separating_chance(n, rate1, rate2, alpha=0.05):
+    """Reference from the definition, with SciPy's binomial and Fisher test:
+    the chance that n draws at each rate come out clearly in rate1's favour."""
+    stats = pytest.importorskip("scipy.stats")
+    chance = 0.0
+    for k1 in range(n + 1):
+        for k2 in range(k1):
+            _, p = stats.fisher_exact([[k1, n - k1], [k2, n - k2]])
+            if p < alpha:
+                chance += stats.binom.pmf(k1, n, rate1) * stats.binom.pmf(k2, n, rate2)
+    return chance
+
+
+@pytest.mark.parametrize("rate1, rate2", [(0.75, 0.0), (1.0, 0.25), (0.75, 0.25),
+                                          (0.5, 0.0), (0.9, 0.5)])
+def test_seeds_to_separate_is_the_fewest_with_enough_power(rate1, rate2):
+    n = statistics.seeds_to_separate(rate1, rate2)
+    assert n is not None
+    assert _separating_chance(n, rate1, rate2) >= 0.8
+    assert _separating_chance(n - 1, rate1, rate2) < 0.8
+
+
+def test_seeds_to_separate_without_a_difference_or_within_the_limit():
+    assert statistics.seeds_to_separate(0.25, 0.25) is None
+    assert statistics.seeds_to_separate(0.2, 0.5) is None
+    assert statistics.seeds_to_separate(0.55, 0.45, most=20) is None
