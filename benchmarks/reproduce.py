@@ -478,7 +478,7 @@ def run_units(units, args, root, plan, every_unit=None):
                     took = time.time() - experiment_start[unit.experiment]
                     print(f"== {unit.experiment} finished in "
                           f"{plans.format_minutes(took)}", flush=True)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         # The units stop at their next batch; finished trials are kept.
         if running:
             print("stopping: waiting for " + ", ".join(u.name for u, *_ in running)
@@ -490,7 +490,9 @@ def run_units(units, args, root, plan, every_unit=None):
             thread.join()
             _record(root, unit.name, time.time() - started)
         budget.checkpoint()
-        sys.exit("interrupted: rerun the same command to resume")
+        print("interrupted: rerun the same command to resume", file=sys.stderr,
+              flush=True)
+        sys.exit(143 if isinstance(interrupt, _interrupts.Terminated) else 130)
     budget.checkpoint()
     return progress.total, failed
 

@@ -193,7 +193,8 @@ def test_a_unit_starts_after_a_complete_unit_left_out_of_only(monkeypatch, tmp_p
 def test_an_interrupt_stops_the_running_units_and_says_so(monkeypatch, tmp_path,
                                                           capsys):
     """Ctrl-C in the orchestrator names the units it waits for, ends them and
-    exits with the line that says how to resume; each unit's time is kept."""
+    exits 130 with the line that says how to resume; each unit's time is
+    kept."""
     import _thread
     import argparse
     import threading
@@ -223,9 +224,12 @@ def test_an_interrupt_stops_the_running_units_and_says_so(monkeypatch, tmp_path,
         _thread.interrupt_main()
 
     threading.Thread(target=interrupt_when_both_run, daemon=True).start()
-    with pytest.raises(SystemExit, match="rerun the same command to resume"):
+    with pytest.raises(SystemExit) as stop:
         reproduce.run_units(units, args, str(tmp_path), plan)
-    out = capsys.readouterr().out
+    assert stop.value.code == 130  # as the study commands after Ctrl-C
+    captured = capsys.readouterr()
+    assert "interrupted: rerun the same command to resume" in captured.err
+    out = captured.out
     assert ("stopping: waiting for adding_T1000/indrnn, adding_T1000/lstm"
             in out)
     assert sorted(recorded) == ["adding_T1000/indrnn", "adding_T1000/lstm"]
