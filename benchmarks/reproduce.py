@@ -252,7 +252,7 @@ def _run_one(unit):
         sys.exit(1)
     except KeyboardInterrupt as e:
         print("stopped; finished trials are kept", flush=True)
-        sys.exit(143 if isinstance(e, _interrupts.Terminated) else 130)
+        sys.exit(_interrupts.exit_code(e))
 
 
 class Progress:
@@ -492,7 +492,7 @@ def run_units(units, args, root, plan, every_unit=None):
         budget.checkpoint()
         print("interrupted: rerun the same command to resume", file=sys.stderr,
               flush=True)
-        sys.exit(143 if isinstance(interrupt, _interrupts.Terminated) else 130)
+        sys.exit(_interrupts.exit_code(interrupt))
     budget.checkpoint()
     return progress.total, failed
 

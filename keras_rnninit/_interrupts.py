@@ -104,6 +104,11 @@ def stopped(interrupt, prog, saved, command):
     _received = None
     print(f"\n{prog}: stopped; {saved}. To resume: {command}",
           file=sys.stderr, flush=True)
+    return exit_code(interrupt)
+
+
+def exit_code(interrupt):
+    """The shell's code for `interrupt`: 143 for SIGTERM, 130 for Ctrl-C."""
     return 143 if isinstance(interrupt, Terminated) else 130
 
 
