@@ -18,7 +18,15 @@ HELP_FLAGS = ("-h", "--help")
 INTERRUPTED = (130, 143)  # SIGINT, SIGTERM: see keras_rnninit/_interrupts.py
 
 
+def stop_at_once():
+    """The first step of every command line: until its run starts, Ctrl-C
+    or SIGTERM ends the process at once and silently (see
+    `keras_rnninit/_interrupts.py`)."""
+    _standalone("keras_rnninit._interrupts").stop_at_once()
+
+
 def tune():
+    stop_at_once()
     # Every usage error is one line, given before a backend is imported.
     cli = _light("keras_rnninit.tuning.cli")
     _, args = cli.check_command_line(sys.argv[1:])
@@ -27,6 +35,7 @@ def tune():
 
 
 def train():
+    stop_at_once()
     return _main("keras_rnninit.train", _train_parser)
 
 
@@ -46,7 +55,7 @@ def _main(module, parser):
         parser(argv).parse_args(argv[1:] if argv[:1] == ["report"] else argv)
     # Keras imports TensorFlow (on its TensorFlow backend) before the
     # package's own code runs: TensorFlow's start-up lines are dropped first.
-    _quiet_module().import_tensorflow()
+    _standalone("keras_rnninit._quiet").import_tensorflow()
     code = importlib.import_module(module).main()
     if code in INTERRUPTED:
         # Stopped by a signal, with everything finished saved: leave now.
@@ -58,17 +67,18 @@ def _main(module, parser):
     return code
 
 
-def _quiet_module():
-    """`keras_rnninit._quiet`, loaded before its package."""
-    if "keras_rnninit._quiet" in sys.modules:
-        return sys.modules["keras_rnninit._quiet"]
+def _standalone(module):
+    """`module`, a file of `keras_rnninit` that imports only the standard
+    library, loaded before its package (whose import loads a backend)."""
+    if module in sys.modules:
+        return sys.modules[module]
     package = importlib.util.find_spec("keras_rnninit").submodule_search_locations[0]
     spec = importlib.util.spec_from_file_location(
-        "keras_rnninit._quiet", os.path.join(package, "_quiet.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    sys.modules["keras_rnninit._quiet"] = module
-    return module
+        module, os.path.join(package, module.rpartition(".")[2] + ".py"))
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    sys.modules[module] = loaded
+    return loaded
 
 
 def _light(module):

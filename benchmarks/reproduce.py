@@ -53,13 +53,19 @@ settings: T up to 5000, 60K steps with the learning rate divided by 10
 every 20K, hours of MNIST; for a GPU or TPU) `reproduction_paper*`.
 """
 
-import argparse
-import dataclasses
-import json
-import math
-import os
-import sys
-import time
+import keras_rnninit_cli
+
+if __name__ == "__main__":
+    # First: a Ctrl-C in the seconds of the imports below ends the run at once.
+    keras_rnninit_cli.stop_at_once()
+
+import argparse  # noqa: E402
+import dataclasses  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
 
 if "--paper-scale" not in sys.argv:
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
@@ -251,7 +257,7 @@ def _run_one(unit):
         print(f"error: {str(e).strip().splitlines()[0]}", flush=True)
         sys.exit(1)
     except KeyboardInterrupt as e:
-        print("stopped; finished trials are kept", flush=True)
+        # The orchestrator says it, in one line for every unit.
         sys.exit(_interrupts.exit_code(e))
 
 
@@ -480,9 +486,11 @@ def run_units(units, args, root, plan, every_unit=None):
                           f"{plans.format_minutes(took)}", flush=True)
     except KeyboardInterrupt as interrupt:
         # The units stop at their next batch; finished trials are kept.
-        if running:
-            print("stopping: waiting for " + ", ".join(u.name for u, *_ in running)
-                  + " to stop at the end of their current step", flush=True)
+        waiting = (" (" + ", ".join(u.name for u, *_ in running)
+                   + " stop at the end of their current step)") if running else ""
+        _interrupts.stopped(
+            interrupt, "reproduce.py", f"finished trials are kept{waiting}",
+            "rerun the same command")
         for unit, process, thread, _ in running:
             process.terminate()
         for unit, process, thread, started in running:
@@ -490,8 +498,6 @@ def run_units(units, args, root, plan, every_unit=None):
             thread.join()
             _record(root, unit.name, time.time() - started)
         budget.checkpoint()
-        print("interrupted: rerun the same command to resume", file=sys.stderr,
-              flush=True)
         sys.exit(_interrupts.exit_code(interrupt))
     budget.checkpoint()
     return progress.total, failed

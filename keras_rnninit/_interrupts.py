@@ -1,5 +1,16 @@
 """Ctrl-C and SIGTERM in the command lines: stop, keep what is finished,
-say how to resume, exit 130 (SIGINT) or 143 (SIGTERM)."""
+say how to resume, exit 130 (SIGINT) or 143 (SIGTERM).
+
+Two stages. From its first line until its run starts, a command line has
+nothing a stop would lose: `stop_at_once` makes a signal end the process
+there and then, by the signal itself, wherever it lands (the backends'
+imports take seconds, and a `KeyboardInterrupt` raised in them prints a long
+traceback, or is dropped inside a garbage-collection callback). Once the run
+starts, `handle_signals` makes a signal raise `KeyboardInterrupt` (SIGTERM:
+`Terminated`), which the command catches to say what is saved and how to
+resume; a signal that lands where Python would print and drop the exception
+is delivered again a moment later, so that it is never lost.
+"""
 
 import contextlib
 import gc
@@ -7,6 +18,7 @@ import os
 import shlex
 import signal
 import sys
+import threading
 
 _received = None
 
@@ -26,17 +38,72 @@ class Aborted(KeyboardInterrupt):
 
 _requested = None
 _deferring = False
+_stopping = False
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# How long a signal that could not be raised where it landed waits before it
+# is delivered again.
+_AGAIN_SECONDS = 0.05
 
 
 def _interrupt(signum):
     return Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
 
+def stop_at_once():
+    """Makes SIGINT and SIGTERM end the process at once, silently, by the
+    signal itself (the shell reports 130 or 143): for the seconds before a
+    command's run starts, when nothing is saved or running that a stop
+    could lose. `handle_signals` ends this stage."""
+    for signum in SIGNALS:
+        signal.signal(signum, _end_now)
+
+
+def _end_now(signum, frame):
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # a stream the interrupted code was writing to
+            pass
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+    os._exit(128 + signum)  # only if a library blocks the signal's default
+
+
 def _on_signal(signum, frame):
     global _received
     _received = signum
-    if not _deferring and not _inside_gc_callback(frame):
-        raise _interrupt(signum)
+    if _deferring:
+        return
+    if _inside_gc_callback(frame):
+        _deliver_again(signum)
+        return
+    raise _interrupt(signum)
+
+
+def _deliver_again(signum):
+    """Sends `signum` to this process again in a moment: it landed where a
+    raised exception would be printed and dropped."""
+    def send():
+        if not _stopping:
+            os.kill(os.getpid(), signum)
+
+    timer = threading.Timer(_AGAIN_SECONDS, send)
+    timer.daemon = True
+    timer.start()
+
+
+def _unraisable(hook):
+    """A `sys.unraisablehook` that, instead of printing an interrupt raised
+    in a finalizer or callback (where Python drops it), delivers its signal
+    again."""
+    def unraisable(info):
+        if isinstance(info.exc_value, KeyboardInterrupt) and _received:
+            _deliver_again(_received)
+            return
+        hook(info)
+
+    unraisable.wrapped = hook
+    return unraisable
 
 
 def _inside_gc_callback(frame):
@@ -51,15 +118,21 @@ def _inside_gc_callback(frame):
 
 
 def handle_signals():
-    """Makes SIGINT raise `KeyboardInterrupt` and SIGTERM `Terminated`.
+    """Makes SIGINT raise `KeyboardInterrupt` and SIGTERM `Terminated`: the
+    stage in which a command, once its run has started, stops by saying
+    what is saved and how to resume.
 
     Python runs a signal handler wherever the main thread is, also inside
-    a garbage-collection callback (JAX registers one), where a raised
-    exception is printed and dropped. There the signal is only remembered;
-    the training monitors call `raise_if_received` before each batch.
+    a garbage-collection callback (JAX registers one) or a finalizer, where
+    a raised exception is printed and dropped: there the signal is delivered
+    again a moment later.
     """
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
+    global _stopping
+    _stopping = False
+    for signum in SIGNALS:
+        signal.signal(signum, _on_signal)
+    if not hasattr(sys.unraisablehook, "wrapped"):
+        sys.unraisablehook = _unraisable(sys.unraisablehook)
 
 
 @contextlib.contextmanager
@@ -99,8 +172,11 @@ def request_stop(exception):
 
 def stopped(interrupt, prog, saved, command):
     """Prints one line on what is saved and the command that resumes;
-    returns the exit code for `interrupt`."""
-    global _received
+    returns the exit code for `interrupt`. A further signal from here on
+    ends the process at once."""
+    global _received, _stopping
+    _stopping = True
+    stop_at_once()
     _received = None
     print(f"\n{prog}: stopped; {saved}. To resume: {command}",
           file=sys.stderr, flush=True)

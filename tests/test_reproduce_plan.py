@@ -7,6 +7,7 @@ behind the verdicts, checked on made-up trial records.
 
 import math
 import os
+import signal
 import sys
 
 import pytest
@@ -224,14 +225,21 @@ def test_an_interrupt_stops_the_running_units_and_says_so(monkeypatch, tmp_path,
         _thread.interrupt_main()
 
     threading.Thread(target=interrupt_when_both_run, daemon=True).start()
-    with pytest.raises(SystemExit) as stop:
-        reproduce.run_units(units, args, str(tmp_path), plan)
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with pytest.raises(SystemExit) as stop:
+            reproduce.run_units(units, args, str(tmp_path), plan)
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
     assert stop.value.code == 130  # as the study commands after Ctrl-C
     captured = capsys.readouterr()
-    assert "interrupted: rerun the same command to resume" in captured.err
-    out = captured.out
-    assert ("stopping: waiting for adding_T1000/indrnn, adding_T1000/lstm"
-            in out)
+    lines = captured.err.strip().splitlines()
+    assert lines == [
+        "reproduce.py: stopped; finished trials are kept (adding_T1000/indrnn, "
+        "adding_T1000/lstm stop at the end of their current step). To resume: "
+        "rerun the same command"], captured.err
+    assert "stop" not in captured.out and "Traceback" not in captured.out
     assert sorted(recorded) == ["adding_T1000/indrnn", "adding_T1000/lstm"]
     for pid in map(int, pids.read_text().split()):
         with pytest.raises(ProcessLookupError):
