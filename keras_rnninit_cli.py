@@ -36,6 +36,10 @@ def tune():
 
 def train():
     stop_at_once()
+    argv = sys.argv[1:]
+    if not any(flag in argv for flag in HELP_FLAGS):
+        # A usage error is one line, given before a backend is imported.
+        _train_parser(argv).parse_args(argv)
     return _main("keras_rnninit.train", _train_parser)
 
 

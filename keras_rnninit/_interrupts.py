@@ -39,6 +39,7 @@ class Aborted(KeyboardInterrupt):
 _requested = None
 _deferring = False
 _stopping = False
+_again = None  # a signal waiting to be delivered again
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # How long a signal that could not be raised where it landed waits before it
 # is delivered again.
@@ -70,21 +71,27 @@ def _end_now(signum, frame):
 
 
 def _on_signal(signum, frame):
-    global _received
-    _received = signum
-    if _deferring:
-        return
-    if _inside_gc_callback(frame):
+    global _received, _again
+    if _inside_gc_callback(frame) and not _deferring:
         _deliver_again(signum)
         return
-    raise _interrupt(signum)
+    _received, _again = signum, None
+    if not _deferring:
+        raise _interrupt(signum)
 
 
 def _deliver_again(signum):
     """Sends `signum` to this process again in a moment: it landed where a
-    raised exception would be printed and dropped."""
+    raised exception would be printed and dropped. Not if its interrupt has
+    been raised meanwhile, or the handler is no longer this module's."""
+    global _again
+    _again = signum
+
     def send():
-        if not _stopping:
+        global _again
+        if (_again == signum and not _stopping
+                and signal.getsignal(signum) is _on_signal):
+            _again = None
             os.kill(os.getpid(), signum)
 
     timer = threading.Timer(_AGAIN_SECONDS, send)
@@ -153,11 +160,12 @@ def deferred():
 def raise_if_received():
     """Raises the interrupt of a signal whose exception was swallowed, or
     the `Aborted` another thread asked for (`request_stop`)."""
-    global _requested
+    global _requested, _again
     if _requested is not None:
         exception, _requested = _requested, None
         raise exception
     if _received is not None:
+        _again = None
         raise _interrupt(_received)
 
 

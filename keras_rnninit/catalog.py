@@ -69,6 +69,14 @@ PACKAGE_INITIALIZERS = tuple(
         "RandomWalkNormal", "NPInputInit", "Chrono"))
 TASKS = ("adding", "multiplication", "copy", "mnist", "permuted-mnist", "digits",
          "waveform")
+# Each task's objective and direction, so that a threshold no model can
+# reach is refused before Keras loads.
+TASK_OBJECTIVES = {
+    "adding": ("val_mse", "min"), "multiplication": ("val_mse", "min"),
+    "copy": ("val_accuracy", "max"), "mnist": ("val_accuracy", "max"),
+    "permuted-mnist": ("val_accuracy", "max"), "digits": ("val_accuracy", "max"),
+    "waveform": ("val_nmse", "min"),
+}
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 # Study protocols (`keras_rnninit.tuning.protocols`).
 PROTOCOLS = ("sweep", "random")

@@ -84,6 +84,22 @@ _NEVER_BELOW_ZERO = ("loss", "mse", "mae", "nmse", "crossentropy", "error")
 _NEVER_ABOVE_ONE = ("accuracy",)
 
 
+def threshold_problem(threshold, objective, direction, baseline=None):
+    """Why `threshold` cannot decide success, or None: no model reaches it
+    (the `objective`'s name says it never goes past it), or a model that
+    learnt nothing (at `baseline`) already does."""
+    best = best_possible(objective)
+    if best is not None and better(threshold, best, direction):
+        return (f"The threshold {threshold:g} can never be reached: {objective} is "
+                f"never {'below' if direction == 'min' else 'above'} {best:g}. "
+                "Choose a reachable threshold")
+    if baseline is not None and reached(baseline, threshold, direction):
+        return (f"The threshold {threshold:g} is on the wrong side of the trivial "
+                f"baseline {baseline:.4g}: a model that learnt nothing would count "
+                "as a success. Choose a better threshold")
+    return None
+
+
 def best_possible(objective):
     """The best value `objective` can take when its name says (0 for a loss
     or error, 1 for an accuracy), else None."""

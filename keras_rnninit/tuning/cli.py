@@ -1,6 +1,7 @@
 """`rnninit-tune`: hyperparameter-sensitivity studies from the command line."""
 
 import argparse
+import importlib.util
 import json
 import math
 import os
@@ -14,6 +15,11 @@ import time
 from keras_rnninit import _interrupts
 from keras_rnninit import _quiet
 from keras_rnninit import catalog
+from keras_rnninit import objective as objective_lib
+from keras_rnninit._command_line import COUNT
+from keras_rnninit._command_line import FINITE
+from keras_rnninit._command_line import Parser
+from keras_rnninit._command_line import number
 from keras_rnninit.tuning import distributed
 from keras_rnninit.tuning import strategy as strategy_lib
 
@@ -66,39 +72,6 @@ def _floats(text):
     return [0.0 if item.lower() == "none" else float(item) for item in _csv(text)]
 
 
-def _number(kind, low=None, high=None, above=None):
-    """An argparse type: a finite `kind` in range; argparse names the flag."""
-    what = "an integer" if kind is int else "a number"
-
-    def parse(text):
-        try:
-            value = kind(text)
-        except (TypeError, ValueError):
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
-        if not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-        if low is not None and value < low:
-            raise argparse.ArgumentTypeError(f"expected {what} >= {low}, got {text!r}")
-        if above is not None and value <= above:
-            raise argparse.ArgumentTypeError(f"expected {what} > {above}, got {text!r}")
-        if high is not None and value > high:
-            raise argparse.ArgumentTypeError(f"expected {what} <= {high}, got {text!r}")
-        return value
-
-    return parse
-
-
-COUNT = _number(int, low=1)
-FINITE = _number(float)
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse with a usage error in one line, and one more that points to
-    --help (argparse prints the whole usage first)."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\n"
-                     f"Try '{self.prog} --help' for the flags.\n")
 
 
 def fail(message, code=2):
@@ -206,7 +179,7 @@ def search_parser():
                         "initialization differs; 'paper' gives each family its "
                         "paper's (SGD for IRNN and np-RNN, Adam for IndRNN). "
                         "(default: adam; with --model, the model's own)")
-    g.add_argument("--clipnorm", type=_number(float, low=0), default=None,
+    g.add_argument("--clipnorm", type=number(float, low=0), default=None,
                    help="one gradient-clip norm for every candidate; 0 = none "
                         "(default: 1 with one --optimizer for all, each "
                         "family's paper setting with --optimizer paper)")
@@ -233,7 +206,7 @@ def search_parser():
                         "steps to the threshold (default: %(default)s)")
     g.add_argument("--batch-size", type=COUNT, default=32,
                    help="batch size (default: %(default)s)")
-    g.add_argument("--seed", type=_number(int, low=0), default=0,
+    g.add_argument("--seed", type=number(int, low=0), default=0,
                    help="the study seed every trial's seed derives from "
                         "(default: %(default)s)")
     g = p.add_argument_group("report")
@@ -272,10 +245,11 @@ def search_parser():
     g.add_argument("--oracle-ip", default=None,
                    help="the chief's address (default: 127.0.0.1 when "
                         "--tuner-id is given)")
-    g.add_argument("--oracle-port", type=_number(int, low=1, high=65535), default=None,
+    g.add_argument("--oracle-port", type=number(int, low=1, high=65535), default=None,
                    help="the chief's port (default: 8000 when --tuner-id is "
                         "given)")
-    g.add_argument("--timeout", type=_number(float, above=0), default=None, metavar="SECONDS",
+    g.add_argument("--timeout", type=number(float, above=0), default=None,
+                   metavar="SECONDS",
                    help="stop with an error after this wall-clock time (a "
                         "worker waits for a chief that has not started yet)")
     return p
@@ -383,11 +357,33 @@ def directory_problem(directory):
 
 
 def _reference(text, flag):
+    """Why `MODULE:FUNCTION` names nothing, or None: looked up, not imported
+    (a user's module may import a backend)."""
     module, sep, function = text.partition(":")
     if not sep or not module or not function or ":" in function:
         return (f"{flag} needs MODULE:FUNCTION, e.g. my_models:make_model. "
                 f"Received: {text!r}")
+    if module.endswith(".py"):
+        return None if os.path.isfile(module) else f"{flag}: no file {module!r}."
+    top = module.split(".")[0]
+    if os.getcwd() not in sys.path:  # as `user_code.load_function` imports
+        sys.path.insert(0, os.getcwd())
+    try:
+        found = importlib.util.find_spec(top) is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        return (f"{flag}: no module named {top!r} in the current directory or "
+                "on the Python path.")
     return None
+
+
+def _objective(args):
+    """The study's objective and direction, where known before Keras loads."""
+    if args.model:
+        return args.objective, args.direction or (
+            "max" if "acc" in args.objective else "min")
+    return catalog.TASK_OBJECTIVES.get(args.task, (None, None))
 
 
 def initializer_problem(item):
@@ -475,13 +471,22 @@ def check_arguments(args, parser):
                              "each have their paper's initialization and "
                              "objective (choose them with --families).")
         if args.task not in catalog.tasks():
-            parser.error(catalog.unknown_name("task", args.task, catalog.tasks()))
+            parser.error("--task: " + catalog.unknown_name(
+                "task", args.task, catalog.tasks()))
         families = _csv(args.families)
         if not families:
             parser.error(f"--families names no family. Received: {args.families!r}")
         for family in families:
             if family not in catalog.families():
-                parser.error(catalog.unknown_name("family", family, catalog.families()))
+                parser.error("--families: " + catalog.unknown_name(
+                    "family", family, catalog.families()))
+    objective, direction = _objective(args)
+    if args.threshold is not None and objective and not args.force:
+        problem = objective_lib.threshold_problem(
+            args.threshold, objective, direction,
+            args.baseline if args.model else None)
+        if problem:
+            parser.error(f"--threshold: {problem} (or keep it with --force).")
     args.task_arguments = _task_arguments(args.task_arg, parser)
     args.search_space = _space(args, parser)
     args.directory = args.directory or default_directory(args)
@@ -598,8 +603,7 @@ def run(args):
 
         model_fn = user_code.load_function(args.model, "--model")
         data_fn = user_code.load_function(args.data, "--data")
-        direction = args.direction or (
-            "max" if "acc" in args.objective else "min")
+        _, direction = _objective(args)
         study = studies.study_initializers(
             args.directory, model_fn, data_fn, _csv(args.initializers),
             objective=args.objective, direction=direction,
@@ -642,6 +646,15 @@ def _saved(directory):
     return f"{done} of {settings.planned_trials} trials saved in {directory}"
 
 
+def _finished(directory):
+    """How many trials in `directory` have a result (0 for a new study)."""
+    from keras_rnninit.tuning import study as study_lib
+
+    if not os.path.isdir(directory):
+        return 0
+    return len(study_lib.finished_trials(directory))
+
+
 def _left(directory):
     """How many planned trials have no result in `directory`."""
     from keras_rnninit.tuning import study as study_lib
@@ -677,6 +690,7 @@ def main(argv=None):
     started = time.time()
     _interrupts.handle_signals()
     try:
+        finished_before = 0 if args.overwrite else _finished(args.directory)
         directory = run(args)
     except identity.StudyMismatch as e:
         if e.recorded_backend is None:
@@ -707,7 +721,9 @@ def main(argv=None):
               f"{time.time() - started:.0f} s")
         return 0
     if args.verbose:
-        print(f"\nStudy finished in {time.time() - started:.0f} s.")
+        ran = _finished(directory) - finished_before
+        print(f"\nStudy finished in {time.time() - started:.0f} s." if ran else
+              f"\nNothing to run: every trial of {directory} has finished.")
     print_report(directory)
     return 0
 

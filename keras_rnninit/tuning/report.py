@@ -183,18 +183,29 @@ def verdict(report):
     )
     if not ranked:
         return "No trial has finished yet."
-    parts = []
+    groups = []  # candidates with the same successes in the same trials
     for c in ranked:
-        s = summaries[c]
+        key = (summaries[c]["successes"], summaries[c]["trials"])
+        if groups and groups[-1][0] == key:
+            groups[-1][1].append(c)
+        else:
+            groups.append((key, [c]))
+    parts = []
+    for (successes, trials), names in groups:
+        s = summaries[names[0]]
         low, high = s["success_interval"]
-        text = (f"{c} {s['successes']}/{s['trials']} "
-                f"({_percent(s['success_fraction'])}, 95% CI "
-                f"{_percent(low)}-{_percent(high)}")
-        if s["band_decades"] is not None:
-            text += f", band {s['band_decades']:.2f} decades"
-        parts.append(text + ")")
+        count = (f"{successes}/{trials} ({_percent(s['success_fraction'])}, "
+                 f"95% CI {_percent(low)}-{_percent(high)}")
+        if len(names) == 1:
+            band = _band_text(s)
+            parts.append(f"{names[0]} {count}" + (f", {band})" if band else ")"))
+        else:
+            parts.append(f"tied at {count}): " + ", ".join(
+                n + (f" ({_band_text(summaries[n])})" if _band_text(summaries[n])
+                     else "") for n in names))
     sentence = (
-        f"Ranked by success ({report['objective']} "
+        f"{'By' if len(groups) == 1 else 'Ranked by'} success "
+        f"({report['objective']} "
         f"{objective_lib.comparison_symbol(report['direction'])} "
         f"{report['threshold']:g}): " + "; ".join(parts) + "."
     )
@@ -230,6 +241,17 @@ def verdict(report):
         sentence += (f" {missing} planned trial(s) have not run yet: re-run the "
                      "same command to finish the study.")
     return sentence
+
+
+def _band_text(s):
+    """The LR band in words: its width in decades and its rates, or the one
+    rate where it is a single rate; "" without a band."""
+    if s["band_decades"] is None:
+        return ""
+    low, high = s["band"]
+    if s["band_decades"] == 0:
+        return f"band: one rate ({low:.2g})"
+    return f"band {s['band_decades']:.2f} decades ({low:.2g}-{high:.2g})"
 
 
 def timing(records):
@@ -328,7 +350,9 @@ def _row(name, s):
             a, b = s["lr_sensitivity_seeds"]
             sensitivity += f" ({a:.3g}-{b:.3g})"
     band = "-"
-    if s["band_decades"] is not None:
+    if s["band_decades"] == 0:
+        band = f"one rate ({s['band'][0]:.2g})"
+    elif s["band_decades"] is not None:
         band = f"{s['band_decades']:.2f} ({s['band'][0]:.2g}-{s['band'][1]:.2g})"
     return [
         name,
@@ -471,7 +495,7 @@ def figure(report):
 
     minimize = report["direction"] == "min"
     sweep = report["protocol"] == "sweep"
-    fig = Figure(figsize=(11 if sweep else 7, 4.5))
+    fig = Figure(figsize=(11 if sweep else 7, 6))
     axes = fig.subplots(1, 2 if sweep else 1, squeeze=False)[0]
     ax = axes[0]
     colors = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -540,7 +564,7 @@ def figure(report):
     ax.set_ylabel(f"best {report['objective']} "
                   f"({'lower' if minimize else 'higher'} is better)")
     ax.set_title(_title(report), fontsize=9)
-    ax.legend(fontsize=7)
+    _legend_below(ax)
     if sweep:
         ax = axes[1]
         count = len(report["candidates"])
@@ -563,11 +587,17 @@ def figure(report):
         ax.set_ylim(-0.05, 1.05)
         ax.set_xlabel("learning rate")
         ax.set_ylabel("fraction of seeds that succeed")
-        ax.legend(fontsize=7)
+        _legend_below(ax)
     fig.text(0.01, 0.01, textwrap.fill(headline(report), 160), fontsize=8,
              va="bottom")
-    fig.tight_layout(rect=(0, 0.11, 1, 1))
+    fig.tight_layout(rect=(0, 0.09, 1, 1))
     return fig
+
+
+def _legend_below(ax):
+    """The legend under the axes, outside them: it covers no data."""
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13),
+              ncol=2, frameon=False)
 
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "*", "h")

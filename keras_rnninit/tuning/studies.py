@@ -74,23 +74,9 @@ def task_factory(task, task_kwargs=None, batch_size=32):
 def check_threshold(threshold, baseline, direction, objective, force=False):
     """Refuses a threshold no model can reach, or one a trivial model
     already reaches (unless `force`)."""
-    if force:
-        return
-    best = objective_lib.best_possible(objective)
-    if best is not None and objective_lib.better(threshold, best, direction):
-        raise StudyError(
-            f"The threshold {threshold:g} can never be reached: {objective} is "
-            f"never {'below' if direction == 'min' else 'above'} {best:g}. "
-            "Choose a reachable threshold (or force it)."
-        )
-    if baseline is None:
-        return
-    if objective_lib.reached(baseline, threshold, direction):
-        raise StudyError(
-            f"The threshold {threshold:g} is on the wrong side of the trivial "
-            f"baseline {baseline:.4g}: a model that learnt nothing would count "
-            "as a success. Choose a better threshold (or force it)."
-        )
+    problem = objective_lib.threshold_problem(threshold, objective, direction, baseline)
+    if problem and not force:
+        raise StudyError(f"{problem} (or keep it with --force; in Python, force=True).")
 
 
 def study_families(directory, task="adding", task_kwargs=None, families=(),

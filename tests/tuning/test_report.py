@@ -122,3 +122,45 @@ def test_learned_means_a_tenth_of_the_way_from_baseline_to_threshold(value, lear
     assert objective.learned(value, 0.167, 0.01, "min") == learned
     assert objective.learned(0.5, 0.1, 0.9, "max") is True
     assert objective.learned(0.15, 0.1, 0.9, "max") is False
+
+
+# Succeeds (<= 0.01) at the middle rate only, in both seeds.
+ONE_RATE = [[0.05, 0.08], [0.005, 0.008], [0.05, 0.02]]
+# Succeeds at the middle rate in both seeds and nowhere else: ties ONE_RATE.
+ALSO_ONE_RATE = [[0.06, 0.07], [0.009, 0.004], [0.04, 0.03]]
+
+
+def test_tied_candidates_are_reported_as_tied_and_a_one_rate_band_as_one_rate(
+        tmp_path):
+    d = fabricate(tmp_path / "s", {"a": ONE_RATE, "b": ALSO_ONE_RATE,
+                                   "stuck": STUCK})
+    report = report_lib.build_report(d)
+    verdict = report["verdict"]
+    assert "Ranked by success" in verdict
+    assert "tied at 2/6 (33%" in verdict, verdict
+    assert "band: one rate (0.01)" in verdict, verdict
+    assert "0.00 decades" not in verdict
+    assert "one rate (0.01)" in report_lib.markdown(report)
+    assert "0.00 (" not in report_lib.markdown(report)
+    only_ties = report_lib.build_report(
+        fabricate(tmp_path / "t", {"a": ONE_RATE, "b": ALSO_ONE_RATE}))
+    assert only_ties["verdict"].startswith("By success (val_mse <= 0.01): tied at ")
+
+
+def test_no_legend_covers_the_axes(tmp_path):
+    d = fabricate(tmp_path / "s", {"stuck": STUCK, "learns": LEARNS,
+                                   "a": ONE_RATE, "b": ALSO_ONE_RATE})
+    fig = report_lib.figure(report_lib.build_report(d))
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    legends = [ax.get_legend() for ax in fig.axes]
+    assert all(legends) and len(legends) == 2
+    for legend in legends:
+        box = legend.get_window_extent(renderer)
+        for ax in fig.axes:
+            assert not box.overlaps(ax.get_window_extent(renderer)), (box, ax)
+    text = fig.texts[0].get_window_extent(renderer)  # the headline
+    assert not any(text.overlaps(legend.get_window_extent(renderer))
+                   for legend in legends)

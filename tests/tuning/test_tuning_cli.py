@@ -120,7 +120,7 @@ def test_families_study_end_to_end_and_report_rebuild(tmp_path, capsys):
     d = str(tmp_path / "study")
     assert cli.main(TINY + ["--families", "irnn,np-rnn", "--directory", d]) == 0
     out = capsys.readouterr().out
-    assert "Sensitivity: adding T=8" in out and "Ranked by success" in out
+    assert "Sensitivity: adding T=8" in out and "by success (" in out.lower()
     with open(os.path.join(d, "sensitivity.json")) as f:
         report = json.load(f)
     assert report["learning_rates"] == [1e-3, 1e-2]

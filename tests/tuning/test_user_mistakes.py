@@ -48,7 +48,7 @@ PROBE = textwrap.dedent("""
     ["--families", "irn"],
     ["--optimizer", "adm"],
     ["--steps", "10", "--eval-every", "20"],
-    ["--model", "m:f", "--data", "m:g", "--initializers", "identiy"],
+    ["--model", "json:dumps", "--data", "json:loads", "--initializers", "identiy"],
     ["--directory", __file__],
     ["--initializers", "identiy"],
 ])
@@ -67,7 +67,7 @@ def test_a_usage_error_is_one_line_before_any_backend_loads(argv, subprocess_env
 @once
 @pytest.mark.parametrize("flag, value", [
     ("--initializers", "identity"), ("--objective", "val_accuracy"),
-    ("--direction", "max"), ("--baseline", "0.2"), ("--data", "m:g"),
+    ("--direction", "max"), ("--baseline", "0.2"), ("--data", "json:loads"),
 ])
 def test_a_flag_of_your_own_model_without_model_is_refused(flag, value, capsys,
                                                            tmp_path):
@@ -82,7 +82,8 @@ def test_a_flag_of_your_own_model_without_model_is_refused(flag, value, capsys,
                         "built-in families each have their paper's "
                         "initialization and objective (choose them with "
                         "--families).")
-    with_model = ["--model", "m:f", "--data", "m:g", flag, value, *directory]
+    with_model = ["--model", "json:dumps", "--data", "json:loads", flag, value,
+                  *directory]
     cli.check_arguments(parser.parse_args(with_model), parser)  # accepted
 
 
