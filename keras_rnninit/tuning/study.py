@@ -29,6 +29,7 @@ from keras_rnninit import _interrupts
 from keras_rnninit import _keras_compat
 from keras_rnninit import objective as objective_lib
 from keras_rnninit.tuning import distributed
+from keras_rnninit.tuning import estimate
 from keras_rnninit.tuning import identity as identity_lib
 from keras_rnninit.tuning import oracle as oracle_lib
 from keras_rnninit.tuning import protocols
@@ -379,9 +380,11 @@ class StudyTuner(keras_tuner.Tuner):
         self.data = data
         self.log = log
         self.fit_verbose = fit_verbose
-        self.planned = len(oracle.entries)
+        self.entries = oracle.entries  # a worker's oracle is a remote client
+        self.planned = len(self.entries)
         self.started = time.time()
         self.run_count = 0
+        self.ran = []  # the results of the trials this process ran
         self.compiled = CompiledModels()
 
     def run_trial(self, trial, *args, **kwargs):
@@ -477,8 +480,13 @@ class StudyTuner(keras_tuner.Tuner):
         else:
             outcome = f"best {result['value']:.4g}"
         self.run_count += 1
+        self.ran.append(result)
         elapsed = time.time() - self.started
-        left = elapsed / self.run_count * max(0, self.planned - done)
+        finished = finished_trials(os.path.dirname(self.project_dir))
+        left = estimate.seconds_left(
+            self.ran, [(e["candidate"], e["config"]) for e in self.entries
+                       if protocols.entry_key(e) not in finished],
+            self.settings.steps)
         self.log(
             f"[{done}/{self.planned}] {result['candidate']} "
             f"lr={hp['learning_rate']:.3g} seed={result['seed']}: "
