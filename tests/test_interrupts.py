@@ -52,6 +52,9 @@ def stop_at(command, offset, signum, env, started=None):
     """Starts `command`, sends `signum` `offset` seconds later (after the
     function `started` first returns true, if given); returns the exit
     status, standard error and the seconds the stop took."""
+    # TensorFlow's C++ log (grappler's lines while a model compiles) off:
+    # what is checked is what the command itself prints.
+    env = dict(env, TF_CPP_MIN_LOG_LEVEL="3")
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 300

@@ -451,9 +451,9 @@ def check_arguments(args, parser):
             args.initializers = DEFAULT_INITIALIZERS
         if args.objective is None:
             args.objective = "val_loss"
+        if args.data is None:
+            parser.error("--model needs --data MODULE:FUNCTION too.")
         for text, flag in ((args.model, "--model"), (args.data, "--data")):
-            if text is None:
-                parser.error("--model needs --data MODULE:FUNCTION too.")
             problem = _reference(text, flag)
             if problem:
                 parser.error(problem)

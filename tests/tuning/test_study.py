@@ -227,7 +227,7 @@ def test_cli_compares_a_users_initializers(tmp_path, user_module, capsys):
     "change, message",
     [
         ({"--model": "broken:make_model"}, "module 'broken' does not import"),
-        ({"--model": "nowhere:make_model"}, "module 'nowhere' does not import"),
+        ({"--model": "nowhere:make_model"}, "no module named 'nowhere'"),
         ({"--model": "mymodels:missing"}, "has no function 'missing'"),
         ({"--model": "mymodels"}, "needs MODULE:FUNCTION"),
         ({"--model": "mymodels:not_a_model"}, "must return a compiled keras.Model"),
