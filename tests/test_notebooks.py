@@ -37,7 +37,7 @@ CITATION_HOSTS = {"arxiv.org", "doi.org", "keepachangelog.com", "semver.org"}
 # What keras_rnninit's modules need beyond Keras, by the distribution that
 # brings it.
 NEEDS = {"tuning": "keras-tuner", "tasks": "tensorflow"}
-INSTALL = re.compile(r'^\s*%pip install -q "([^"]+)"\s*$', re.M)
+INSTALL = re.compile(r'^\s*%pip install -q "\{package\}(\[[^"]+\])"\s*$', re.M)
 
 
 def _read(name):
@@ -58,8 +58,9 @@ def _requirements(extras):
 def _install_requirement(name):
     source = _code(_read(name))[0].source
     found = INSTALL.findall(source)
-    assert len(found) == 1, f"{name}: expected one `%pip install -q \"...\"` line"
-    return Requirement(found[0])
+    assert len(found) == 1, (
+        f"{name}: expected one `%pip install -q \"{{package}}[...]\"` line")
+    return Requirement("keras-rnninit" + found[0])
 
 
 def _imports(nb):
@@ -113,21 +114,26 @@ def test_title_then_the_install_cell(name):
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_first_code_cell_installs_by_name_only_when_missing(name):
+def test_first_code_cell_installs_only_when_missing(name):
     source = _code(_read(name))[0].source
     guard = 'if importlib.util.find_spec("keras_rnninit") is None:'
     assert guard in source
     assert source.index(guard) < source.index("%pip install")
+    # A wheel uploaded beside the notebook, else the release by name (none
+    # is published yet: then the cell says what to do instead).
+    assert 'glob.glob("keras_rnninit-*.whl")' in source
+    assert 'wheels[-1] if wheels else "keras-rnninit"' in source
+    assert "no release on PyPI yet" in source
+    assert source.index("%pip install") < source.rindex(guard) and (
+        "raise ModuleNotFoundError(" in source[source.rindex(guard):])
     requirement = _install_requirement(name)
-    # By name from the package index: no URL, no path, no pinned version,
-    # and nothing besides the package (Colab's TensorFlow and Keras are
-    # left alone when they are within the declared ranges).
-    assert requirement.name == "keras-rnninit" and requirement.url is None
-    assert not requirement.specifier and requirement.marker is None
+    # Nothing besides the package (Colab's TensorFlow and Keras are left
+    # alone when they are within the declared ranges).
     assert requirement.extras, f"{name}: installs no extra"
     unknown = requirement.extras - set(SETUP["extras_require"])
     assert not unknown, f"{name}: setup.py has no extra {sorted(unknown)}"
     assert not requirement.extras & {"test", "docs", "jax", "torch"}
+    assert f"pip install -e '.{INSTALL.search(source).group(1)}'" in source
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
