@@ -4,11 +4,14 @@ The notebooks themselves run in CI with nbmake, in quick mode and offline:
 
     RNNINIT_QUICK=1 KERAS_BACKEND=tensorflow python -m pytest --nbmake examples/
 
-These tests only read the files, so they are fast on every backend.
+They are committed executed, with their outputs (examples/execute.py), for
+the docs to show. These tests only read the files, so they are fast on every
+backend.
 """
 
 import ast
 import importlib.metadata
+import importlib.util
 import pathlib
 import re
 import sys
@@ -96,14 +99,52 @@ def test_every_notebook_is_listed():
     assert sorted(p.stem for p in EXAMPLES.glob("*.ipynb")) == sorted(NOTEBOOKS)
 
 
+def _execute_script():
+    """examples/execute.py, which runs the notebooks and saves their outputs."""
+    pytest.importorskip("nbclient")
+    path = EXAMPLES / "execute.py"
+    spec = importlib.util.spec_from_file_location("execute_notebooks", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# A code cell that prints, plots or displays something, or runs a command.
+SHOWS = re.compile(r"\bprint\(|plt\.show\(\)|\bdisplay\(|\.summary\(\)|^!", re.M)
+
+
+def _text(output):
+    if output.output_type == "stream":
+        return output.text
+    return "\n".join(v for k, v in output.get("data", {}).items()
+                     if k.startswith("text/"))
+
+
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_valid_and_without_outputs(name):
+def test_committed_executed_with_their_outputs(name):
+    # The docs show the notebooks as committed: examples/execute.py runs
+    # them, top to bottom, and saves their outputs.
     nb = _read(name)
     nbformat.validate(nb)
     assert nb.metadata.kernelspec.name == "python3"
-    for cell in _code(nb):
-        assert cell.outputs == [], f"{name}: a code cell has outputs"
-        assert cell.execution_count is None
+    cells = _code(nb)
+    assert [c.execution_count for c in cells] == list(range(1, len(cells) + 1)), (
+        f"{name}: not run top to bottom: run examples/execute.py {name}")
+    for cell in cells:
+        assert not [o for o in cell.outputs if o.output_type == "error"], name
+        if SHOWS.search(cell.source):
+            assert cell.outputs, f"{name}: no output from\n{cell.source[:300]}"
+    outputs = [o for c in cells for o in c.outputs]
+    assert any("image/png" in o.get("data", {}) for o in outputs), f"{name}: no plot"
+    mode = "quick" if name in _execute_script().QUICK else "full"
+    assert f", {mode} mode" in _text(cells[1].outputs[0])
+    text = "\n".join(_text(o) for o in outputs)
+    # Nothing that changes on every run or names the machine's files.
+    assert not re.search(r"\d(ms|s)/step", text), f"{name}: a Keras progress bar"
+    assert not re.search(r"rnninit_\w+?_(?!XXXXXXXX)\w{8}\b", text), name
+    for local in (str(ROOT), "site-packages", str(pathlib.Path.home())):
+        assert local not in text, f"{name}: an output names {local}"
+    assert (EXAMPLES / f"{name}.ipynb").stat().st_size < 1_000_000
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
