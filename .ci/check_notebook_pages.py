@@ -13,10 +13,13 @@ Standard library only: it runs in any Python.
 
 import json
 import pathlib
+import re
 import sys
 
-OUTPUT_AREA = "jp-OutputArea-output"
-PNG = "data:image/png;base64,"
+# An output as mkdocs-jupyter (nbconvert's lab template) renders it: the
+# page's stylesheet names the class too, so only class attributes count.
+OUTPUT_AREA = re.compile(r'class="[^"]*\bjp-OutputArea-output\b[^"]*"')
+PNG = re.compile(r'<img\b[^>]*\bsrc="data:image/png;base64,')
 
 
 def problems(notebook, page):
@@ -28,11 +31,11 @@ def problems(notebook, page):
     if not outputs or not pngs:
         found.append(f"the notebook holds {len(outputs)} outputs and {pngs} PNG "
                      "images: run examples/execute.py")
-    if page.count(OUTPUT_AREA) < max(len(outputs), 1):
-        found.append(f"{page.count(OUTPUT_AREA)} output areas for the "
-                     f"notebook's {len(outputs)} outputs")
-    if page.count(PNG) < max(pngs, 1):
-        found.append(f"{page.count(PNG)} PNG images for the notebook's {pngs}")
+    areas, images = len(OUTPUT_AREA.findall(page)), len(PNG.findall(page))
+    if areas < max(len(outputs), 1):
+        found.append(f"{areas} output areas for the notebook's {len(outputs)} outputs")
+    if images < max(pngs, 1):
+        found.append(f"{images} PNG images for the notebook's {pngs}")
     return found
 
 
