@@ -35,7 +35,8 @@ TIMEOUT = 3600  # seconds per cell
 
 
 def clean(nb, tmp):
-    """Drops stderr and timestamps; `<tmp>/rnninit_NAME_x1y2z3` reads
+    """Drops stderr and timestamps, joins a cell's consecutive stdout
+    outputs into one, and makes `<tmp>/rnninit_NAME_x1y2z3` read
     `/tmp/rnninit_NAME_XXXXXXXX` in every output."""
     workdir = re.compile(re.escape(tmp) + r"/(rnninit_\w+?_)[\w]{8}\b")
     for cell in nb.cells:
@@ -48,6 +49,9 @@ def clean(nb, tmp):
                 continue
             if output.output_type == "stream":
                 output.text = workdir.sub(r"/tmp/\1XXXXXXXX", output.text)
+                if outputs and outputs[-1].output_type == "stream":
+                    outputs[-1].text += output.text
+                    continue
             for key, value in output.get("data", {}).items():
                 if key.startswith("text/") and isinstance(value, str):
                     output.data[key] = workdir.sub(r"/tmp/\1XXXXXXXX", value)
@@ -87,6 +91,9 @@ def main():
     args = parser.parse_args()
     os.environ.setdefault("KERAS_BACKEND", "jax")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # The width of the tables that `rnninit-tune report` prints in a cell
+    # (80 columns, a pipe's default, would cut their headings short).
+    os.environ["COLUMNS"] = "120"
     for name in args.names or names:
         started = time.time()
         mode = "quick" if name in QUICK else "full"
