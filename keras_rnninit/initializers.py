@@ -14,23 +14,26 @@ from keras import ops
 from keras_rnninit import _checks
 from keras_rnninit.api_export import keras_rnninit_export
 
-_ACCEPTED_SHAPES = (
-    "a square recurrent kernel (N, N), a stacked recurrent kernel (N, k * N) "
-    "such as LSTM's (k=4) or GRU's (k=3)"
-)
+# The stacked recurrent kernels of Keras's layers: SimpleRNN (N, N), GRU
+# (N, 3 * N), LSTM (N, 4 * N). Any other multiple of N is refused: an input
+# kernel (input_dim, units) such as (2, 100) would otherwise read as 50
+# stacked 2 x 2 blocks.
+_GATE_BLOCKS = (1, 3, 4)
 
 
-def _recurrent_blocks(shape, name, allow_vector=False):
-    """Returns `(N, k)` for a kernel of shape `(N, k * N)`, else raises."""
+def _recurrent_blocks(shape, name, input_kernel_hint, vector=""):
+    """Returns `(N, k)` for a kernel of shape `(N, k * N)`, k in 1, 3, 4."""
     shape = tuple(shape)
-    accepted = _ACCEPTED_SHAPES + (", or a vector (N,)" if allow_vector else "")
     if len(shape) == 2:
         rows, cols = shape
-        if rows > 0 and cols > 0 and cols % rows == 0:
+        if rows > 0 and cols % rows == 0 and cols // rows in _GATE_BLOCKS:
             return rows, cols // rows
     raise ValueError(
-        f"{name} accepts {accepted}. "
-        f"Received: shape={shape} of rank {len(shape)}."
+        f"{name} is defined for square recurrent matrices: a recurrent "
+        "kernel (N, N), or a stacked recurrent kernel in Keras's gate "
+        f"layouts, (N, 3 * N) for GRU or (N, 4 * N) for LSTM{vector}. "
+        f"For an input kernel (input_dim, units), use {input_kernel_hint}. "
+        f"Received: shape={shape}."
     )
 
 
@@ -66,10 +69,13 @@ class ScaledIdentity(keras.initializers.Initializer):
 
     It understands the recurrent kernels of Keras's layers:
     - `(N, N)`: `gain * I` (`SimpleRNN`);
-    - `(N, k * N)`: `k` identity blocks side by side, one per gate (`LSTM`
-      k=4, `GRU` k=3);
+    - `(N, 3 * N)`, `(N, 4 * N)`: one identity block per gate, side by side
+      (`GRU`, `LSTM`);
     - `(N,)`: `gain * ones(N)`, the diagonal of `gain * I`, for recurrent
       weights that are a vector (`IndRNNCell`).
+
+    Any other shape, such as an input kernel `(input_dim, units)`, raises a
+    `ValueError`.
 
     Args:
         gain: Python float, the multiplier of the identity.
@@ -96,7 +102,11 @@ class ScaledIdentity(keras.initializers.Initializer):
         if len(shape) == 1 and shape[0] > 0:
             return ops.full(shape, self.gain, dtype=dtype)
         units, blocks = _recurrent_blocks(
-            shape, "ScaledIdentity", allow_vector=True
+            shape,
+            "ScaledIdentity",
+            "`RandomWalkNormal` or, as IRNN does, "
+            "`keras.initializers.RandomNormal(stddev=0.001)`",
+            vector=", or a vector (N,) such as IndRNN's recurrent weights",
         )
         eye = ops.eye(units, dtype=dtype) * ops.cast(self.gain, dtype)
         return ops.tile(eye, (1, blocks))
@@ -117,8 +127,11 @@ class NormalizedPositiveDefinite(keras.initializers.Initializer):
     onto one direction instead of keeping every perturbation as the identity
     does.
 
-    For a stacked recurrent kernel `(N, k * N)` (`LSTM` k=4, `GRU` k=3),
-    each `N x N` block is an independent draw.
+    It is defined for square recurrent matrices: a recurrent kernel
+    `(N, N)`, or a stacked one in Keras's gate layouts, `(N, 3 * N)` (`GRU`)
+    or `(N, 4 * N)` (`LSTM`), where each `N x N` block is an independent draw.
+    Any other shape, such as an input kernel `(input_dim, units)`, raises a
+    `ValueError`: np-RNN's input kernel is `RandomWalkNormal`'s.
 
     The matrix is computed in float64 and cast to `dtype` at the end, so its
     largest eigenvalue is 1 to the precision of `dtype`.
@@ -155,7 +168,11 @@ class NormalizedPositiveDefinite(keras.initializers.Initializer):
 
     def __call__(self, shape, dtype=None):
         dtype = _float_dtype(dtype, "NormalizedPositiveDefinite")
-        units, blocks = _recurrent_blocks(shape, "NormalizedPositiveDefinite")
+        units, blocks = _recurrent_blocks(
+            shape,
+            "NormalizedPositiveDefinite",
+            "`RandomWalkNormal` (np-RNN's input initializer)",
+        )
         r = ops.convert_to_numpy(self._random((blocks, units, units), "float32"))
         r = r.astype(np.float64)
         m = np.matmul(np.transpose(r, (0, 2, 1)), r)  # R^T R

@@ -223,3 +223,31 @@ def test_call_arguments_become_a_titled_list(monkeypatch):
     assert convert(text) == (
         "Summary.\n\n**Call arguments:**\n\n- `sequence`: A 3D tensor,\n"
         "  of shape (batch, steps).\n- `training`: Boolean.\n\n\nExample:")
+
+
+def _notebook_pages_check():
+    path = ROOT / ".ci" / "check_notebook_pages.py"
+    spec = importlib.util.spec_from_file_location("check_notebook_pages", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_notebook_page_without_its_outputs_fails_the_release_check():
+    check = _notebook_pages_check()
+    plot = {"output_type": "display_data", "data": {"image/png": "iVBOR"}}
+    printed = {"output_type": "stream", "name": "stdout", "text": "1\n"}
+    notebook = {"cells": [{"cell_type": "code", "outputs": [printed, plot]}]}
+    # The page's stylesheet names the output class and holds PNG data too.
+    style = ("<style>.jp-OutputArea-output {} .x {background: "
+             "url(data:image/png;base64,iVBOR)}</style>")
+    text = '<div class="jp-RenderedText jp-OutputArea-output"><pre>1</pre></div>'
+    image = ('<div class="jp-RenderedImage jp-OutputArea-output">'
+             '<img alt="" src="data:image/png;base64,iVBOR"></div>')
+    assert check.problems(notebook, style + text + image) == []
+    # Code only, as mkdocs-jupyter renders a notebook committed without
+    # outputs, or a page that lost its image.
+    assert len(check.problems(notebook, style + "<pre>print(1)</pre>")) == 2
+    assert len(check.problems(notebook, style + text + text)) == 1
+    empty = {"cells": [{"cell_type": "code", "outputs": []}]}
+    assert check.problems(empty, "<pre>print(1)</pre>")

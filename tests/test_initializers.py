@@ -344,20 +344,54 @@ def test_np_rnn_trains_saves_and_reloads_in_new_process(tmp_path, subprocess_env
 # Errors -----------------------------------------------------------------------------
 
 
+RECURRENT_INITS = [ScaledIdentity(0.5), NPInit(seed=1)]
+INIT_IDS = ["identity", "np"]
+
+
+@pytest.mark.parametrize("init", RECURRENT_INITS, ids=INIT_IDS)
 @pytest.mark.parametrize(
-    "init", [ScaledIdentity(), NPInit(seed=1)], ids=["identity", "np"]
+    "shape", [(1, 1), (5, 5), (5, 15), (5, 20)], ids=["1x1", "square", "gru", "lstm"]
 )
-@pytest.mark.parametrize("shape", [(3, 4, 5), (4, 2), (3, 4), (0, 0), ()])
-def test_bad_shape_names_shape_and_accepted_shapes(init, shape):
-    with pytest.raises(ValueError, match=r"Received: shape=.* of rank") as info:
+def test_recurrent_kernel_shapes_are_accepted(init, shape):
+    assert tuple(to_numpy(init(shape)).shape) == shape
+
+
+@pytest.mark.parametrize("init", RECURRENT_INITS, ids=INIT_IDS)
+@pytest.mark.parametrize(
+    "shape",
+    [
+        (2, 100),  # SimpleRNN(100)'s input kernel on 2 features
+        (16, 1),  # Dense(1)'s kernel
+        (5, 10),  # 2 blocks: no Keras layer stacks 2 gates
+        (5, 25),
+        (4, 2),
+        (3, 4),
+        (0, 0),
+        (3, 4, 5),
+        (),
+    ],
+)
+def test_other_shapes_are_refused_naming_shape_and_input_initializer(init, shape):
+    with pytest.raises(ValueError) as info:
         init(shape)
-    assert "(N, k * N)" in str(info.value)
-    assert str(tuple(shape)) in str(info.value)
+    message = str(info.value)
+    assert message.endswith(f"Received: shape={tuple(shape)}.")
+    assert "defined for square recurrent matrices" in message
+    assert "(N, 3 * N) for GRU or (N, 4 * N) for LSTM" in message
+    assert "For an input kernel (input_dim, units), use `RandomWalkNormal`" in message
 
 
 def test_np_init_rejects_vector():
-    with pytest.raises(ValueError, match=r"shape=\(5,\) of rank 1"):
+    with pytest.raises(ValueError, match=r"Received: shape=\(5,\)\.$"):
         NPInit(seed=1)((5,))
+
+
+def test_an_input_kernel_fails_when_the_layer_is_built():
+    layer = keras.layers.SimpleRNN(
+        100, kernel_initializer=NPInit(seed=1), recurrent_initializer=NPInit(seed=2)
+    )
+    with pytest.raises(ValueError, match=r"Received: shape=\(2, 100\)\."):
+        layer.build((None, 5, 2))
 
 
 def test_random_walk_normal_rejects_non_matrix():

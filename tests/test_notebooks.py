@@ -4,11 +4,14 @@ The notebooks themselves run in CI with nbmake, in quick mode and offline:
 
     RNNINIT_QUICK=1 KERAS_BACKEND=tensorflow python -m pytest --nbmake examples/
 
-These tests only read the files, so they are fast on every backend.
+They are committed executed, with their outputs (examples/execute.py), for
+the docs to show. These tests only read the files, so they are fast on every
+backend.
 """
 
 import ast
 import importlib.metadata
+import importlib.util
 import pathlib
 import re
 import sys
@@ -37,7 +40,7 @@ CITATION_HOSTS = {"arxiv.org", "doi.org", "keepachangelog.com", "semver.org"}
 # What keras_rnninit's modules need beyond Keras, by the distribution that
 # brings it.
 NEEDS = {"tuning": "keras-tuner", "tasks": "tensorflow"}
-INSTALL = re.compile(r'^\s*%pip install -q "([^"]+)"\s*$', re.M)
+INSTALL = re.compile(r'^\s*%pip install -q "\{package\}(\[[^"]+\])"\s*$', re.M)
 
 
 def _read(name):
@@ -58,8 +61,9 @@ def _requirements(extras):
 def _install_requirement(name):
     source = _code(_read(name))[0].source
     found = INSTALL.findall(source)
-    assert len(found) == 1, f"{name}: expected one `%pip install -q \"...\"` line"
-    return Requirement(found[0])
+    assert len(found) == 1, (
+        f"{name}: expected one `%pip install -q \"{{package}}[...]\"` line")
+    return Requirement("keras-rnninit" + found[0])
 
 
 def _imports(nb):
@@ -95,14 +99,52 @@ def test_every_notebook_is_listed():
     assert sorted(p.stem for p in EXAMPLES.glob("*.ipynb")) == sorted(NOTEBOOKS)
 
 
+def _execute_script():
+    """examples/execute.py, which runs the notebooks and saves their outputs."""
+    pytest.importorskip("nbclient")
+    path = EXAMPLES / "execute.py"
+    spec = importlib.util.spec_from_file_location("execute_notebooks", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# A code cell that prints, plots or displays something, or runs a command.
+SHOWS = re.compile(r"\bprint\(|plt\.show\(\)|\bdisplay\(|\.summary\(\)|^!", re.M)
+
+
+def _text(output):
+    if output.output_type == "stream":
+        return output.text
+    return "\n".join(v for k, v in output.get("data", {}).items()
+                     if k.startswith("text/"))
+
+
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_valid_and_without_outputs(name):
+def test_committed_executed_with_their_outputs(name):
+    # The docs show the notebooks as committed: examples/execute.py runs
+    # them, top to bottom, and saves their outputs.
     nb = _read(name)
     nbformat.validate(nb)
     assert nb.metadata.kernelspec.name == "python3"
-    for cell in _code(nb):
-        assert cell.outputs == [], f"{name}: a code cell has outputs"
-        assert cell.execution_count is None
+    cells = _code(nb)
+    assert [c.execution_count for c in cells] == list(range(1, len(cells) + 1)), (
+        f"{name}: not run top to bottom: run examples/execute.py {name}")
+    for cell in cells:
+        assert not [o for o in cell.outputs if o.output_type == "error"], name
+        if SHOWS.search(cell.source):
+            assert cell.outputs, f"{name}: no output from\n{cell.source[:300]}"
+    outputs = [o for c in cells for o in c.outputs]
+    assert any("image/png" in o.get("data", {}) for o in outputs), f"{name}: no plot"
+    mode = "quick" if name in _execute_script().QUICK else "full"
+    assert f", {mode} mode" in _text(cells[1].outputs[0])
+    text = "\n".join(_text(o) for o in outputs)
+    # Nothing that changes on every run or names the machine's files.
+    assert not re.search(r"\d(ms|s)/step", text), f"{name}: a Keras progress bar"
+    assert not re.search(r"rnninit_\w+?_(?!XXXXXXXX)\w{8}\b", text), name
+    for local in (str(ROOT), "site-packages", str(pathlib.Path.home())):
+        assert local not in text, f"{name}: an output names {local}"
+    assert (EXAMPLES / f"{name}.ipynb").stat().st_size < 1_000_000
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -113,21 +155,26 @@ def test_title_then_the_install_cell(name):
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_first_code_cell_installs_by_name_only_when_missing(name):
+def test_first_code_cell_installs_only_when_missing(name):
     source = _code(_read(name))[0].source
     guard = 'if importlib.util.find_spec("keras_rnninit") is None:'
     assert guard in source
     assert source.index(guard) < source.index("%pip install")
+    # A wheel uploaded beside the notebook, else the release by name (none
+    # is published yet: then the cell says what to do instead).
+    assert 'glob.glob("keras_rnninit-*.whl")' in source
+    assert 'wheels[-1] if wheels else "keras-rnninit"' in source
+    assert "no release on PyPI yet" in source
+    assert source.index("%pip install") < source.rindex(guard) and (
+        "raise ModuleNotFoundError(" in source[source.rindex(guard):])
     requirement = _install_requirement(name)
-    # By name from the package index: no URL, no path, no pinned version,
-    # and nothing besides the package (Colab's TensorFlow and Keras are
-    # left alone when they are within the declared ranges).
-    assert requirement.name == "keras-rnninit" and requirement.url is None
-    assert not requirement.specifier and requirement.marker is None
+    # Nothing besides the package (Colab's TensorFlow and Keras are left
+    # alone when they are within the declared ranges).
     assert requirement.extras, f"{name}: installs no extra"
     unknown = requirement.extras - set(SETUP["extras_require"])
     assert not unknown, f"{name}: setup.py has no extra {sorted(unknown)}"
     assert not requirement.extras & {"test", "docs", "jax", "torch"}
+    assert f"pip install -e '.{INSTALL.search(source).group(1)}'" in source
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
