@@ -19,6 +19,7 @@ import json
 import math
 import os
 import shutil
+import sys
 import time
 
 import keras
@@ -30,6 +31,7 @@ from keras_rnninit import _keras_compat
 from keras_rnninit import objective as objective_lib
 from keras_rnninit.tuning import distributed
 from keras_rnninit.tuning import identity as identity_lib
+from keras_rnninit.tuning import jobs as jobs_lib
 from keras_rnninit.tuning import oracle as oracle_lib
 from keras_rnninit.tuning import protocols
 from keras_rnninit.tuning.candidates import StudyError
@@ -368,6 +370,61 @@ def _float(value):
     return value if math.isfinite(value) else None
 
 
+def time_left(seconds, left, jobs=1):
+    """About how long `left` trials take, `jobs` at a time, from the times
+    `seconds` of the trials this run finished; None before the first."""
+    if not seconds:
+        return None
+    return sum(seconds) / len(seconds) * left / jobs
+
+
+class Progress:
+    """A line per finished trial, with the time left: written by the process
+    that holds the oracle (the study's only process, or its chief), for the
+    trials of every process.
+
+    Args:
+        settings: the `StudySettings`.
+        planned: how many trials the plan holds.
+        log: where the lines go.
+        jobs: how many trials run at a time.
+    """
+
+    def __init__(self, settings, planned, log, jobs=1):
+        self.settings = settings
+        self.planned = planned
+        self.log = log
+        self.jobs = jobs
+        self.started = time.time()
+        self.seconds = []
+        self.done = finished_trials(settings.directory)
+
+    def trial_ended(self, trial_dir, hyperparameters):
+        result = oracle_lib.read_result(trial_dir, hyperparameters)
+        if result is None:
+            return  # it failed: keras-tuner said why
+        self.done.add(protocols.entry_key(hyperparameters))
+        done = len(self.done)
+        self.seconds.append(result["seconds"]["total"])
+        hp = result["hyperparameters"]
+        if result["diverged"]:
+            outcome = "diverged"
+        elif result["steps_to_threshold"]:
+            outcome = (f"{result['value']:.4g}, reached the threshold at step "
+                       f"{result['steps_to_threshold']}")
+        else:
+            outcome = f"best {result['value']:.4g}"
+        elapsed = time.time() - self.started
+        left = time_left(self.seconds, max(0, self.planned - done), self.jobs)
+        self.log(
+            f"[{done}/{self.planned}] {result['candidate']} "
+            f"lr={hp['learning_rate']:.3g} seed={result['seed']}: "
+            f"{self.settings.objective} {outcome} "
+            f"({result['seconds']['total']:.1f} s; {_minutes(elapsed)} so far, "
+            f"about {_minutes(left)} left)"
+        )
+
+
 class StudyTuner(keras_tuner.Tuner):
     """Runs one planned trial: build, train with `TrialMonitor`, record."""
 
@@ -379,9 +436,6 @@ class StudyTuner(keras_tuner.Tuner):
         self.data = data
         self.log = log
         self.fit_verbose = fit_verbose
-        self.planned = len(oracle.entries)
-        self.started = time.time()
-        self.run_count = 0
         self.compiled = CompiledModels()
 
     def run_trial(self, trial, *args, **kwargs):
@@ -426,7 +480,7 @@ class StudyTuner(keras_tuner.Tuner):
                                evaluate)
         fit_start = time.perf_counter()
         model.fit(
-            train.repeat(),
+            jobs_lib.with_threads(train.repeat()),
             steps_per_epoch=s.eval_every, epochs=s.steps // s.eval_every,
             callbacks=[monitor], verbose=self.fit_verbose, shuffle=False,
         )
@@ -461,31 +515,8 @@ class StudyTuner(keras_tuner.Tuner):
         with _writing(trial_dir):
             os.makedirs(trial_dir, exist_ok=True)
             _write_json(os.path.join(trial_dir, RESULT_FILE), result)
-        self._log_trial(result)
         return {s.objective: oracle_lib.reported_objective(
             result, s.baseline, s.direction)}
-
-    def _log_trial(self, result):
-        # Counted from the directory: a worker's oracle is a remote client.
-        done = len(glob.glob(os.path.join(self.project_dir, "trial_*", RESULT_FILE)))
-        hp = result["hyperparameters"]
-        if result["diverged"]:
-            outcome = "diverged"
-        elif result["steps_to_threshold"]:
-            outcome = (f"{result['value']:.4g}, reached the threshold at step "
-                       f"{result['steps_to_threshold']}")
-        else:
-            outcome = f"best {result['value']:.4g}"
-        self.run_count += 1
-        elapsed = time.time() - self.started
-        left = elapsed / self.run_count * max(0, self.planned - done)
-        self.log(
-            f"[{done}/{self.planned}] {result['candidate']} "
-            f"lr={hp['learning_rate']:.3g} seed={result['seed']}: "
-            f"{self.settings.objective} {outcome} "
-            f"({result['seconds']['total']:.1f} s; {_minutes(elapsed)} so far, "
-            f"about {_minutes(left)} left)"
-        )
 
     def save_model(self, trial_id, model, step=0):
         pass  # A study keeps results, not weights.
@@ -532,7 +563,7 @@ def is_worker():
 
 
 def run_study(settings, candidates, data, overwrite=False, tf_strategy=None,
-              log=print, fit_verbose=0, context=None):
+              log=print, fit_verbose=0, context=None, jobs=1, command=None):
     """Runs (or resumes) a study; returns its directory.
 
     A rerun in a directory that holds a study resumes it when it is the
@@ -551,6 +582,12 @@ def run_study(settings, candidates, data, overwrite=False, tf_strategy=None,
         fit_verbose: Keras `fit` verbosity inside each trial.
         context: what else decides the trials, as JSON data (the task and
             its arguments, the batch size): part of the identity.
+        jobs: how many trials run at a time, each in a process of its own
+            (`jobs.choose`): a count, or `"auto"` for what this machine
+            has; 1 runs them in this process. Each job is this program
+            started again (`command`), as a keras-tuner worker.
+        command: the command that starts this program again (default: the
+            one that started it).
     """
     names = tuple(c.name for c in candidates)
     if names != settings.candidates:
@@ -558,17 +595,48 @@ def run_study(settings, candidates, data, overwrite=False, tf_strategy=None,
             f"The candidates {list(names)} do not match the settings' "
             f"{list(settings.candidates)}."
         )
+    jobs_lib.die_with_parent()
     entries = settings.plan(candidates)
-    current = current_identity(settings, candidates, entries, data, context)
+    role, workers = distributed.role(), None
+    if role is None and jobs != 1:
+        workers = _local_workers(settings, entries, overwrite, jobs, command, log)
+        role = workers and workers.role
     # Alone, as the chief or as a worker: held while the study runs.
-    with distributed.take_part(distributed.role(), settings.directory) as part:
+    with distributed.take_part(role, settings.directory, workers) as part:
+        current = current_identity(settings, candidates, entries, data, context)
         _search(part, settings, candidates, entries, data, current, overwrite,
-                tf_strategy, log, fit_verbose)
+                tf_strategy, log, fit_verbose, workers.plan.jobs if workers else 1)
+    if jobs_lib.is_job():
+        sys.exit(0)  # a job ends with its trials; its parent goes on
     return settings.directory
 
 
+def _local_workers(settings, entries, overwrite, jobs, command, log):
+    """The `jobs.Workers` that run the study's trials `jobs` at a time, or
+    None when one process is enough. Says the choice in one line."""
+    try:
+        plan = jobs_lib.choose(jobs_lib.parse(jobs))
+    except ValueError as e:
+        raise StudyError(f"jobs: {e}") from None
+    done = 0 if overwrite else len(finished_trials(settings.directory) & {
+        protocols.entry_key(values) for values in entries})
+    plan = plan.at_most(len(entries) - done)
+    log(f"{plan}")
+    if plan.jobs == 1:
+        return None
+    if plan.gpus:  # this process builds models too
+        os.environ.update(jobs_lib.NO_MEMORY_GRAB)
+    try:
+        command = command or jobs_lib.this_program()
+    except ValueError as e:
+        raise StudyError(str(e)) from None
+    role = distributed.Role(distributed.CHIEF, distributed.DEFAULT_IP,
+                            jobs_lib.free_port(distributed.DEFAULT_IP))
+    return jobs_lib.Workers(command, plan, role)
+
+
 def _search(part, settings, candidates, entries, data, current, overwrite,
-            tf_strategy, log, fit_verbose):
+            tf_strategy, log, fit_verbose, jobs):
     if part.is_worker:
         # It waits for its chief, and refuses a study that is not its own.
         if not part.join(lambda recorded: identity_lib.check(
@@ -585,10 +653,13 @@ def _search(part, settings, candidates, entries, data, current, overwrite,
             log(f"{settings.directory}: resuming, {finished} of {len(entries)} "
                 f"trials finished, {len(entries) - finished} to run.")
     _reuse_compiled_programs()
+    jobs_lib.limit_threads()
     oracle = PlanOracle(
         entries, keras_tuner.Objective(settings.objective, settings.direction),
         baseline=settings.baseline, seed=settings.seed,
     )
+    if not part.is_worker:
+        oracle.ended = Progress(settings, len(entries), log, jobs).trial_ended
     # keras-tuner prints "Reloading Tuner from ..." itself: the lines above
     # say what is resumed.
     with contextlib.redirect_stdout(io.StringIO()):
@@ -603,6 +674,8 @@ def _search(part, settings, candidates, entries, data, current, overwrite,
         # keras-tuner reloads a project from the tuner's own state file: a
         # chief resuming a study that another tuner id ran would start over.
         tuner.oracle.reload()
+    if not part.is_worker:
+        part.release_orphans(tuner.oracle)
     with _writing(settings.directory):  # keras-tuner's own files
         part.search(tuner)  # trains here, serves the workers, or works for the chief
     if not part.is_worker:
