@@ -37,6 +37,10 @@ PARENT = "RNNINIT_JOB_PARENT"
 NO_MEMORY_GRAB = {"TF_FORCE_GPU_ALLOW_GROWTH": "true",
                   "XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
 ONE_THREAD_XLA = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+# `auto` starts a job only for this many training steps or more: a process
+# takes seconds to start (imports, first compile), a small model's step
+# milliseconds.
+STEPS_PER_JOB = 2000
 # A worker still running this long after it was asked to stop is killed.
 STOP_SECONDS = 5.0
 # How long workers of a finished study have to end on their own.
@@ -66,12 +70,14 @@ class Plan:
         threads: threads each of them uses on CPU (None: the backend's own).
         gpus: the GPU each job sees, in job order; empty on CPU.
         note: why, when it is not the plain count (a TPU host).
+        auto: whether it was chosen for this machine (`--jobs auto`).
     """
 
     jobs: int
     threads: int = None
     gpus: tuple = ()
     note: str = ""
+    auto: bool = False
 
     def __str__(self):
         count = f"{self.jobs} job{'s' * (self.jobs != 1)}"
@@ -83,8 +89,16 @@ class Plan:
             count += f" x {self.threads} thread{'s' * (self.threads != 1)}"
         return count + (f" ({self.note})" if self.note else "")
 
+    def for_study(self, trials, steps):
+        """This plan for `trials` to run of at most `steps` steps each: no
+        more jobs than trials, and for `auto`, no more than give each job
+        `STEPS_PER_JOB` steps to run."""
+        if self.auto:
+            trials = min(trials, trials * steps // STEPS_PER_JOB)
+        return self.at_most(trials)
+
     def at_most(self, trials):
-        """This plan with no more jobs than `trials` to run (at least 1)."""
+        """This plan with no more jobs than `trials` (at least 1)."""
         jobs = max(1, min(self.jobs, trials))
         if jobs == self.jobs:
             return self
@@ -139,15 +153,18 @@ def _cores():
 
 def choose(requested, environ=None):
     """The `Plan` for `--jobs requested` (a count or `auto`) on this machine."""
+    auto = requested == AUTO
     gpus = visible_gpus(environ)
     if gpus:
-        jobs = len(gpus) if requested == AUTO else requested
-        return Plan(jobs, gpus=tuple(gpus[i % len(gpus)] for i in range(jobs)))
-    if requested == AUTO and _tpu_host():
-        return Plan(1, note="a TPU host's chips belong to one JAX process")
+        jobs = len(gpus) if auto else requested
+        return Plan(jobs, gpus=tuple(gpus[i % len(gpus)] for i in range(jobs)),
+                    auto=auto)
+    if auto and _tpu_host():
+        return Plan(1, note="a TPU host's chips belong to one JAX process",
+                    auto=auto)
     cores = _cores()
-    jobs = cores if requested == AUTO else requested
-    return Plan(jobs, threads=max(1, cores // jobs))
+    jobs = cores if auto else requested
+    return Plan(jobs, threads=max(1, cores // jobs), auto=auto)
 
 
 def limit_threads():

@@ -620,7 +620,7 @@ def _local_workers(settings, entries, overwrite, jobs, command, log):
         raise StudyError(f"jobs: {e}") from None
     done = 0 if overwrite else len(finished_trials(settings.directory) & {
         protocols.entry_key(values) for values in entries})
-    plan = plan.at_most(len(entries) - done)
+    plan = plan.for_study(len(entries) - done, settings.steps)
     log(f"{plan}")
     if plan.jobs == 1:
         return None

@@ -86,6 +86,10 @@ def test_on_cpus_a_job_per_core_with_one_thread_each(monkeypatch):
     # Never more jobs than trials to run; their cores go to the threads.
     assert str(plan.at_most(3)) == "3 jobs x 2 threads"
     assert plan.at_most(0).jobs == 1
+    # auto gives each job enough steps to pay for starting it.
+    assert plan.for_study(trials=4, steps=1000).jobs == 2
+    assert plan.for_study(trials=4, steps=100).jobs == 1
+    assert jobs.choose(4).for_study(trials=4, steps=100).jobs == 4
 
 
 def _results(directory):
