@@ -698,7 +698,7 @@ def main(argv=None):
     _set_distributed_env(args)
     from keras_rnninit.tuning.strategy import StrategyError
     from keras_rnninit.tuning.study import StudyWriteError
-    from keras_rnninit.tuning.study import is_worker
+    from keras_rnninit.tuning.runner import is_worker
 
     started = time.time()
     _interrupts.handle_signals()

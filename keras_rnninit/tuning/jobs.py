@@ -242,8 +242,8 @@ class Workers:
     address and the id `job<i>`, and `plan.environment(i)`. They run in a
     session of their own, so that a Ctrl-C at the terminal reaches this
     process only, which stops them (`stop`); and each gets SIGTERM if this
-    process dies (`die_with_parent`). Their standard output is dropped (this process prints a
-    line per trial); what they write to standard error is shown.
+    process dies (`die_with_parent`). Their standard output is dropped
+    (this process prints a line per trial); their standard error is shown.
     """
 
     def __init__(self, command, plan, role):

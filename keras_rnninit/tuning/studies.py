@@ -30,7 +30,7 @@ from keras_rnninit.tuning import report as report_lib
 from keras_rnninit.tuning import user_code
 from keras_rnninit.tuning.candidates import StudyError
 from keras_rnninit.tuning.study import StudySettings
-from keras_rnninit.tuning.study import run_study
+from keras_rnninit.tuning.runner import run_study
 
 
 def _validation(validation):

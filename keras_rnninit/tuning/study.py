@@ -1,25 +1,22 @@
-"""The study core: many small trials on keras-tuner, each stored on its own.
+"""The study core: what a study is, and how one trial runs and is recorded.
 
-`run_study` knows nothing of the built-in names. It takes candidates (each a
-`build(hp, seed) -> compiled keras.Model`), a data provider
-(`seed -> (train, validation)`), the objective, its direction, the success
-threshold and the trivial baseline, and runs the protocol's planned trials
-with a keras-tuner `Tuner` and an oracle that serves the plan. Each trial
-trains for at most `steps` optimizer steps, validates every `eval_every`
-steps, stops once the objective reaches the threshold (recording the steps it
-took) or at the first NaN / inf, and writes `result.json` beside
-keras-tuner's `trial.json`: its hyperparameters, seed, curve and timings.
+`StudySettings` defines a study; `StudyTuner` runs one planned trial on
+keras-tuner: it builds the candidate's model (`build(hp, seed) -> compiled
+keras.Model`), takes the data (`seed -> (train, validation)`), trains for at
+most `steps` optimizer steps, validates every `eval_every` steps, stops once
+the objective reaches the threshold (recording the steps it took) or at the
+first NaN / inf, and writes `result.json` beside keras-tuner's `trial.json`:
+its hyperparameters, seed, curve and timings. `Progress` writes a line per
+finished trial. Which process runs which trial is `runner`'s business.
 """
 
 import contextlib
 import dataclasses
 import glob
-import io
 import json
 import math
 import os
 import shutil
-import sys
 import time
 
 import keras
@@ -29,7 +26,6 @@ from keras_rnninit import _files
 from keras_rnninit import _interrupts
 from keras_rnninit import _keras_compat
 from keras_rnninit import objective as objective_lib
-from keras_rnninit.tuning import distributed
 from keras_rnninit.tuning import identity as identity_lib
 from keras_rnninit.tuning import jobs as jobs_lib
 from keras_rnninit.tuning import oracle as oracle_lib
@@ -37,7 +33,6 @@ from keras_rnninit.tuning import protocols
 from keras_rnninit.tuning.candidates import StudyError
 from keras_rnninit.tuning.compiled_models import CompiledModels
 from keras_rnninit.tuning.oracle import RESULT_FILE
-from keras_rnninit.tuning.oracle import PlanOracle
 from keras_rnninit.tuning.space import SearchSpace
 
 STUDY_FILE = "study.json"
@@ -202,7 +197,7 @@ def load_settings(directory):
         return StudySettings.from_dict(json.load(f)["settings"])
 
 
-def _prepare_directory(settings, current, overwrite, log):
+def prepare_directory(settings, current, overwrite, log):
     """Checks a rerun against the study the directory holds (or starts a new
     one there) and records the settings and identity in `study.json`."""
     path = os.path.join(settings.directory, STUDY_FILE)
@@ -222,7 +217,7 @@ def _prepare_directory(settings, current, overwrite, log):
                 "now and checked on every later run.")
         for line in identity_lib.check(settings.directory, recorded, current):
             log(line)
-    with _writing(settings.directory):
+    with writing(settings.directory):
         os.makedirs(settings.directory, exist_ok=True)
         _write_json(path, {"settings": settings.to_dict(),
                            "backend": keras.backend.backend(),
@@ -236,7 +231,7 @@ class StudyWriteError(keras_tuner.errors.FatalError):
 
 
 @contextlib.contextmanager
-def _writing(directory):
+def writing(directory):
     """Turns a failed write under `directory` into a `StudyWriteError`,
     which stops the search (keras-tuner would record a failed trial and go
     on)."""
@@ -512,7 +507,7 @@ class StudyTuner(keras_tuner.Tuner):
             },
         }
         trial_dir = self.get_trial_dir(trial.trial_id)
-        with _writing(trial_dir):
+        with writing(trial_dir):
             os.makedirs(trial_dir, exist_ok=True)
             _write_json(os.path.join(trial_dir, RESULT_FILE), result)
         return {s.objective: oracle_lib.reported_objective(
@@ -535,7 +530,7 @@ def compilation_cache():
     return os.path.join(base, "keras-rnninit", "jax")
 
 
-def _reuse_compiled_programs():
+def reuse_compiled_programs():
     """On JAX, keeps compiled programs across trials and studies.
 
     Every trial builds a new model, so Keras traces and compiles its train and
@@ -553,132 +548,3 @@ def _reuse_compiled_programs():
     jax.config.update("jax_compilation_cache_dir", compilation_cache())
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-
-
-def is_worker():
-    """Whether this process is a worker of a distributed study
-    (`distributed.role`)."""
-    role = distributed.role()
-    return role is not None and not role.is_chief
-
-
-def run_study(settings, candidates, data, overwrite=False, tf_strategy=None,
-              log=print, fit_verbose=0, context=None, jobs=1, command=None):
-    """Runs (or resumes) a study; returns its directory.
-
-    A rerun in a directory that holds a study resumes it when it is the
-    same study (`identity`: the settings, `context`, the backend, every
-    candidate's model and compile config, the data and the libraries'
-    releases), and is refused with one line naming the difference otherwise.
-
-    Args:
-        settings: a `StudySettings`.
-        candidates: `Candidate`s, named as `settings.candidates`.
-        data: `seed -> (train, validation)`: `train` a dataset (repeated),
-            `validation` a dataset or `(x, y)` arrays.
-        overwrite: delete the directory's previous trials first.
-        tf_strategy: a `tf.distribute.Strategy` each trial builds under.
-        log: where the one-line-per-trial progress goes.
-        fit_verbose: Keras `fit` verbosity inside each trial.
-        context: what else decides the trials, as JSON data (the task and
-            its arguments, the batch size): part of the identity.
-        jobs: how many trials run at a time, each in a process of its own
-            (`jobs.choose`): a count, or `"auto"` for what this machine
-            has; 1 runs them in this process. Each job is this program
-            started again (`command`), as a keras-tuner worker.
-        command: the command that starts this program again (default: the
-            one that started it).
-    """
-    names = tuple(c.name for c in candidates)
-    if names != settings.candidates:
-        raise StudyError(
-            f"The candidates {list(names)} do not match the settings' "
-            f"{list(settings.candidates)}."
-        )
-    jobs_lib.die_with_parent()
-    entries = settings.plan(candidates)
-    role, workers = distributed.role(), None
-    if role is None and jobs != 1:
-        workers = _local_workers(settings, entries, overwrite, jobs, command, log)
-        role = workers and workers.role
-    # Alone, as the chief or as a worker: held while the study runs.
-    with distributed.take_part(role, settings.directory, workers) as part:
-        current = current_identity(settings, candidates, entries, data, context)
-        _search(part, settings, candidates, entries, data, current, overwrite,
-                tf_strategy, log, fit_verbose, workers.plan.jobs if workers else 1)
-    if jobs_lib.is_job():
-        sys.exit(0)  # a job ends with its trials; its parent goes on
-    return settings.directory
-
-
-def _local_workers(settings, entries, overwrite, jobs, command, log):
-    """The `jobs.Workers` that run the study's trials `jobs` at a time, or
-    None when one process is enough. Says the choice in one line."""
-    try:
-        plan = jobs_lib.choose(jobs_lib.parse(jobs))
-    except ValueError as e:
-        raise StudyError(f"jobs: {e}") from None
-    done = 0 if overwrite else len(finished_trials(settings.directory) & {
-        protocols.entry_key(values) for values in entries})
-    plan = plan.for_study(len(entries) - done, settings.steps)
-    log(f"{plan}")
-    if plan.jobs == 1:
-        return None
-    if plan.gpus:  # this process builds models too
-        os.environ.update(jobs_lib.NO_MEMORY_GRAB)
-    try:
-        command = command or jobs_lib.this_program()
-    except ValueError as e:
-        raise StudyError(str(e)) from None
-    role = distributed.Role(distributed.CHIEF, distributed.DEFAULT_IP,
-                            jobs_lib.free_port(distributed.DEFAULT_IP))
-    return jobs_lib.Workers(command, plan, role)
-
-
-def _search(part, settings, candidates, entries, data, current, overwrite,
-            tf_strategy, log, fit_verbose, jobs):
-    if part.is_worker:
-        # It waits for its chief, and refuses a study that is not its own.
-        if not part.join(lambda recorded: identity_lib.check(
-                settings.directory, recorded, current)):
-            return
-    else:
-        _prepare_directory(settings, current, overwrite, log)
-        finished = len(finished_trials(settings.directory) & {
-            protocols.entry_key(values) for values in entries})
-        if finished == len(entries):
-            log(f"{settings.directory}: all {finished} trials finished; "
-                "nothing to run.")
-        elif finished:
-            log(f"{settings.directory}: resuming, {finished} of {len(entries)} "
-                f"trials finished, {len(entries) - finished} to run.")
-    _reuse_compiled_programs()
-    jobs_lib.limit_threads()
-    oracle = PlanOracle(
-        entries, keras_tuner.Objective(settings.objective, settings.direction),
-        baseline=settings.baseline, seed=settings.seed,
-    )
-    if not part.is_worker:
-        oracle.ended = Progress(settings, len(entries), log, jobs).trial_ended
-    # keras-tuner prints "Reloading Tuner from ..." itself: the lines above
-    # say what is resumed.
-    with contextlib.redirect_stdout(io.StringIO()):
-        tuner = StudyTuner(
-            oracle, settings, candidates, data, log=log,
-            fit_verbose=fit_verbose, directory=settings.directory,
-            project_name=PROJECT, overwrite=False,
-            distribution_strategy=tf_strategy,
-        )
-    oracle_file = os.path.join(settings.directory, PROJECT, "oracle.json")
-    if not part.is_worker and not tuner.oracle.trials and os.path.exists(oracle_file):
-        # keras-tuner reloads a project from the tuner's own state file: a
-        # chief resuming a study that another tuner id ran would start over.
-        tuner.oracle.reload()
-    if not part.is_worker:
-        part.release_orphans(tuner.oracle)
-    with _writing(settings.directory):  # keras-tuner's own files
-        part.search(tuner)  # trains here, serves the workers, or works for the chief
-    if not part.is_worker:
-        # The chief's saved oracle otherwise still lists its last trial as
-        # running, and a re-run would train it again.
-        tuner.save()

@@ -70,7 +70,8 @@ def test_auto_is_one_job_per_gpu_each_seeing_its_own():
     assert env["TF_FORCE_GPU_ALLOW_GROWTH"] == "true"
     assert str(jobs.choose(4, {"CUDA_VISIBLE_DEVICES": "0,1"})) == "4 jobs: on 2 GPUs"
     assert jobs.visible_gpus({"CUDA_VISIBLE_DEVICES": "0,-1,2"}) == ("0",)
-    assert jobs.visible_gpus({"CUDA_VISIBLE_DEVICES": "0", "JAX_PLATFORMS": "cpu"}) == ()
+    assert jobs.visible_gpus({"CUDA_VISIBLE_DEVICES": "0",
+                              "JAX_PLATFORMS": "cpu"}) == ()
 
 
 def test_on_cpus_a_job_per_core_with_one_thread_each(monkeypatch):
