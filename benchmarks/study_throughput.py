@@ -3,8 +3,9 @@ chief with workers started by hand, on this machine.
 
 Each run is the README's main command (`rnninit-tune` with its defaults, or
 `--quick`'s small study), in a fresh directory, timed from start to the exit
-of its last process; the kinds of run alternate (`--repeats` rounds), so
-that load from other processes falls on all of them alike. Every run's
+of its last process, with the CPU time of all its processes (which load
+from other processes changes less); the kinds of run alternate (`--repeats`
+rounds), so that load from other processes falls on all of them alike. Every run's
 per-trial values are compared with the first `--jobs 1` run's (they must be
 equal), and each `--jobs` run's estimates of the time left are compared with
 the time that was actually left.
@@ -21,6 +22,7 @@ import glob
 import json
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -116,6 +118,13 @@ def chief_and_workers(study, work, workers):
     return time.monotonic() - started, d
 
 
+def _cpu_seconds():
+    """User and system CPU time of every process this one has waited for
+    (a run's processes, and the jobs they waited for)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _free_port():
     import socket
 
@@ -142,6 +151,7 @@ def main():
     rows, reference, estimates = [], None, {}
     for round_ in range(args.repeats):
         for label, jobs in kinds:
+            before = _cpu_seconds()
             if jobs is None:
                 seconds, d = chief_and_workers(study, work, cores)
                 choice = f"{cores + 1} processes"
@@ -154,6 +164,7 @@ def main():
             if reference is None:
                 reference = values
             rows.append({"run": label, "round": round_ + 1, "seconds": seconds,
+                         "cpu_seconds": _cpu_seconds() - before,
                          "choice": choice, "trials": len(values),
                          "same_values": values == reference})
             print(rows[-1], flush=True)
@@ -162,6 +173,8 @@ def main():
     base = medians["--jobs 1"]
     summary = [{"run": label, "seconds": medians[label],
                 "speedup": base / medians[label],
+                "cpu_seconds": statistics.median(r["cpu_seconds"] for r in rows
+                                                 if r["run"] == label),
                 "choice": next(r["choice"] for r in rows if r["run"] == label),
                 "same_values": all(r["same_values"] for r in rows
                                    if r["run"] == label)}
@@ -180,6 +193,7 @@ def main():
         [("run", "run", ""), ("choice", "processes", ""),
          ("seconds", "wall time (s, median)", ".1f"),
          ("speedup", "speed-up over --jobs 1", ".2f"),
+         ("cpu_seconds", "CPU time, all processes (s, median)", ".1f"),
          ("same_values", "per-trial values equal", "")])
     first = {label: next((e for e in rows_ if e["actual"] > 0), None)
              for label, rows_ in errors.items()}
@@ -196,21 +210,11 @@ def main():
     )
     paths = _results.write(f"study_throughput_{keras.backend.backend()}", payload,
                            table, "A study's wall time with --jobs", notes)
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3))
-    ax.bar(range(len(summary)), [s["seconds"] for s in summary],
-           color=["C0", "C1", "C2", "C3"])
-    ax.set_xticks(range(len(summary)), [s["run"] for s in summary], rotation=10)
-    ax.set_ylabel("wall time (s)")
-    ax.set_title(f"{command} on {cores} cores ({keras.backend.backend()})")
-    fig.tight_layout()
-    png = os.path.join(_results.RESULTS_DIR,
-                       f"study_throughput_{keras.backend.backend()}.png")
-    fig.savefig(png, dpi=100)
+    png = _results.bar_chart(
+        f"study_throughput_{keras.backend.backend()}",
+        [s["run"] for s in summary], [s["seconds"] for s in summary],
+        "wall time (s)",
+        f"{command} on {cores} cores ({keras.backend.backend()})")
     print(table)
     print(notes)
     print(*paths, png)

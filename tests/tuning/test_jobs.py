@@ -18,6 +18,7 @@ import time
 
 import keras
 import pytest
+from test_distributed_faults import ongoing as _running_trial
 
 from keras_rnninit.tuning import cli
 from keras_rnninit.tuning import jobs
@@ -124,19 +125,6 @@ def _heartbeat_pid(directory, name):
             return json.load(f)["pid"]
     except (OSError, ValueError, KeyError):
         return None
-
-
-def _running_trial(directory, tuner_id):
-    """The trial `tuner_id` runs that has no result yet, per oracle.json."""
-    try:
-        with open(os.path.join(directory, "trials", "oracle.json")) as f:
-            trial_id = json.load(f)["ongoing_trials"].get(tuner_id)
-    except (OSError, ValueError, KeyError):
-        return None
-    if trial_id is None or os.path.exists(os.path.join(
-            directory, "trials", f"trial_{trial_id}", "result.json")):
-        return None
-    return trial_id
 
 
 def _wait_for(condition, process, err, timeout=180):
