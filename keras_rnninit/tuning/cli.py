@@ -54,7 +54,7 @@ A worker runs the chief's command with another --tuner-id (any other
 difference is refused). The trial of a worker that dies goes to another
 worker; a chief that dies stops its workers within seconds: start the chief,
 then the workers, again with the same commands to resume. On one machine,
-workers save time only while it has more cores than busy processes.
+--jobs does all of this for you.
 """
 
 

@@ -599,9 +599,9 @@ class Chief(Alone):
         """Stops the study when every worker it started has ended with trials
         left (all died, or failed before their first trial)."""
         code = None if self.workers is None else self.workers.failed()
-        if code is None:
-            return
         left = oracle.outstanding()
+        if code is None or not left:
+            return
         raise DistributedError(
             f"every job has ended, the last with exit code {code}, and "
             f"{left} trial{'s are' if left != 1 else ' is'} left (see the "

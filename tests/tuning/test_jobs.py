@@ -94,6 +94,14 @@ def test_on_cpus_a_job_per_core_with_one_thread_each(monkeypatch):
     assert jobs.choose(4).for_study(trials=4, steps=100).jobs == 4
 
 
+def test_jobs_need_a_program_to_start_again(monkeypatch):
+    monkeypatch.setattr(sys, "orig_argv", [sys.executable])
+    with pytest.raises(ValueError, match="not from an interactive session"):
+        jobs.this_program()
+    monkeypatch.setattr(sys, "orig_argv", ["python3", "my_study.py", "--fast"])
+    assert jobs.this_program() == [sys.executable, "my_study.py", "--fast"]
+
+
 def _results(directory):
     out = {}
     for path in glob.glob(os.path.join(directory, "trials", "trial_*", "result.json")):
