@@ -101,8 +101,10 @@ def jobs_run(study, work, name, jobs):
     run = Run(study + ["--jobs", jobs, "--directory", d],
               os.path.join(work, f"{name}.err"))
     seconds = run.wait()
+    # Its first line says the choice, unless it runs in one process.
     first = run.lines[0][1] if run.lines else ""
-    return seconds, d, first, _estimates(run.lines, seconds)
+    choice = first if " job" in first else "1 process"
+    return seconds, d, choice, _estimates(run.lines, seconds)
 
 
 def chief_and_workers(study, work, workers):

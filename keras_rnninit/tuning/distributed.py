@@ -32,6 +32,10 @@ every id that contains "chief" for a chief, lets two chiefs share a port
 - The chief hands the trial of a worker that is gone to the next worker
   (`PlanOracle.release`), says so, listens on its port alone, and ends
   within `POLL_SECONDS` of its last worker.
+- `--jobs N` is a chief on loopback that starts its N workers itself
+  (`jobs.Workers`), stops them when it stops, and stops the study when they
+  have all ended with trials left. A single process or a chief takes back,
+  as it starts, the trials an earlier run left running (`release_orphans`).
 """
 
 import contextlib

@@ -73,8 +73,9 @@ def run_study(settings, candidates, data, overwrite=False, tf_strategy=None,
         role = workers and workers.role
     # Alone, as the chief or as a worker: held while the study runs.
     with distributed.take_part(role, settings.directory, workers) as part:
-        current = study_lib.current_identity(settings, candidates, entries, data,
-                                             context)
+        # A job runs its chief's own command: there is nothing to compare.
+        current = None if jobs_lib.is_job() else study_lib.current_identity(
+            settings, candidates, entries, data, context)
         _search(part, settings, candidates, entries, data, current, overwrite,
                 tf_strategy, log, fit_verbose, workers.plan.jobs if workers else 1)
     if jobs_lib.is_job():
@@ -110,8 +111,8 @@ def _search(part, settings, candidates, entries, data, current, overwrite,
             tf_strategy, log, fit_verbose, jobs):
     if part.is_worker:
         # It waits for its chief, and refuses a study that is not its own.
-        if not part.join(lambda recorded: identity_lib.check(
-                settings.directory, recorded, current)):
+        if not part.join(lambda recorded: [] if current is None else
+                         identity_lib.check(settings.directory, recorded, current)):
             return
     else:
         study_lib.prepare_directory(settings, current, overwrite, log)
