@@ -10,7 +10,8 @@ of the machine, and that none outlives its parent.
 - CPUs: one process per core, each with one thread (XLA, TensorFlow's
   intra- and inter-op pools, torch, tf.data): a small recurrent model's step
   does not keep two cores busy, and threads that share cores with other
-  processes only wait on each other.
+  processes only wait on each other. With fewer jobs than cores, each keeps
+  to cores of its own (`sched_setaffinity`), by which XLA sizes its pool.
 - GPUs: one process per visible GPU, each seeing only its own
   (`CUDA_VISIBLE_DEVICES`) and growing its memory as it needs it.
 - A TPU host: one process. JAX gives a host's TPU chips to one process;
@@ -32,6 +33,7 @@ AUTO = "auto"
 # Set in the environment of each worker this module starts: its number.
 JOB = "RNNINIT_JOB"
 THREADS = "RNNINIT_JOB_THREADS"
+CORES = "RNNINIT_JOB_CORES"
 PARENT = "RNNINIT_JOB_PARENT"
 # What each process of a study on GPUs is given: its memory grows with use.
 NO_MEMORY_GRAB = {"TF_FORCE_GPU_ALLOW_GROWTH": "true",
@@ -117,6 +119,9 @@ class Plan:
         if self.threads == 1:
             flags = os.environ.get("XLA_FLAGS", "")
             env["XLA_FLAGS"] = f"{flags} {ONE_THREAD_XLA}".strip()
+        else:  # XLA sizes its pool by the cores a process may run on
+            cores = _core_ids()[index * self.threads:(index + 1) * self.threads]
+            env[CORES] = ",".join(map(str, cores))
         return env
 
 
@@ -144,11 +149,15 @@ def _tpu_host():
     return bool(glob.glob("/dev/accel[0-9]*") or glob.glob("/dev/vfio/[0-9]*"))
 
 
-def _cores():
+def _core_ids():
     try:
-        return len(os.sched_getaffinity(0))
+        return sorted(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+        return list(range(os.cpu_count() or 1))
+
+
+def _cores():
+    return len(_core_ids())
 
 
 def choose(requested, environ=None):
@@ -221,12 +230,15 @@ def free_port(ip="127.0.0.1"):
         return s.getsockname()[1]
 
 
-def die_with_parent():
-    """In a job: asks Linux for SIGTERM when the parent ends, even by
-    SIGKILL (its trial is lost, the finished ones kept); ends now if the
-    parent is already gone."""
+def start_job():
+    """In a job, before any trial: keeps to its cores (when it has several),
+    and asks Linux for SIGTERM when the parent ends, even by SIGKILL (its
+    trial is lost, the finished ones kept); ends now if the parent is
+    already gone. A no-op elsewhere."""
     if not is_job():
         return
+    if os.environ.get(CORES) and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, [int(c) for c in os.environ[CORES].split(",")])
     with contextlib.suppress(OSError, AttributeError):
         import ctypes
 
@@ -242,7 +254,7 @@ class Workers:
     address and the id `job<i>`, and `plan.environment(i)`. They run in a
     session of their own, so that a Ctrl-C at the terminal reaches this
     process only, which stops them (`stop`); and each gets SIGTERM if this
-    process dies (`die_with_parent`). Their standard output is dropped
+    process dies (`start_job`). Their standard output is dropped
     (this process prints a line per trial); their standard error is shown.
     """
 

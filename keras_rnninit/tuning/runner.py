@@ -65,7 +65,7 @@ def run_study(settings, candidates, data, overwrite=False, tf_strategy=None,
             f"The candidates {list(names)} do not match the settings' "
             f"{list(settings.candidates)}."
         )
-    jobs_lib.die_with_parent()
+    jobs_lib.start_job()
     entries = settings.plan(candidates)
     role, workers = distributed.role(), None
     if role is None and jobs != 1:

@@ -78,13 +78,19 @@ def test_auto_is_one_job_per_gpu_each_seeing_its_own():
 def test_on_cpus_a_job_per_core_with_one_thread_each(monkeypatch):
     monkeypatch.setattr(jobs, "visible_gpus", lambda environ=None: ())
     monkeypatch.setattr(jobs, "_tpu_host", lambda: False)
-    monkeypatch.setattr(jobs, "_cores", lambda: 8)
+    monkeypatch.setattr(jobs, "_core_ids", lambda: list(range(8)))
     plan = jobs.choose("auto")
     assert str(plan) == "8 jobs x 1 thread"
     env = plan.environment(0)
     assert "--xla_cpu_multi_thread_eigen=false" in env["XLA_FLAGS"]
     assert env["TF_NUM_INTRAOP_THREADS"] == env["OMP_NUM_THREADS"] == "1"
-    assert str(jobs.choose(2)) == "2 jobs x 4 threads"
+    assert jobs.CORES not in env
+    two = jobs.choose(2)
+    assert str(two) == "2 jobs x 4 threads"
+    # Several threads: each job on cores of its own, which XLA sizes its
+    # pool by.
+    assert [two.environment(i)[jobs.CORES] for i in (0, 1)] == ["0,1,2,3",
+                                                                "4,5,6,7"]
     # Never more jobs than trials to run; their cores go to the threads.
     assert str(plan.at_most(3)) == "3 jobs x 2 threads"
     assert plan.at_most(0).jobs == 1
