@@ -87,7 +87,7 @@ class Plan:
             per = ("one per GPU" if len(set(self.gpus)) == self.jobs else
                    f"on {len(set(self.gpus))} GPU{'s' * (len(set(self.gpus)) != 1)}")
             return f"{count}: {per}"
-        if self.threads:
+        if self.threads and self.jobs > 1:
             count += f" x {self.threads} thread{'s' * (self.threads != 1)}"
         return count + (f" ({self.note})" if self.note else "")
 
@@ -95,9 +95,12 @@ class Plan:
         """This plan for `trials` to run of at most `steps` steps each: no
         more jobs than trials, and for `auto`, no more than give each job
         `STEPS_PER_JOB` steps to run."""
-        if self.auto:
-            trials = min(trials, trials * steps // STEPS_PER_JOB)
-        return self.at_most(trials)
+        plan = self.at_most(trials)
+        if self.auto and trials * steps // STEPS_PER_JOB < plan.jobs:
+            plan = dataclasses.replace(
+                plan.at_most(trials * steps // STEPS_PER_JOB),
+                note="a study this small does not pay for starting more")
+        return plan
 
     def at_most(self, trials):
         """This plan with no more jobs than `trials` (at least 1)."""
