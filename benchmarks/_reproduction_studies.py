@@ -111,6 +111,7 @@ def run(study, plan, log=print):
 def _run_with_decay(study, task_kwargs, lr_decay, log, settings):
     from keras_rnninit import models
     from keras_rnninit.tuning import candidates as candidates_lib
+    from keras_rnninit.tuning import runner
     from keras_rnninit.tuning import studies
     from keras_rnninit.tuning import study as study_lib
 
@@ -145,7 +146,7 @@ def _run_with_decay(study, task_kwargs, lr_decay, log, settings):
         t = make_task(seed)
         return t.train, t.validation
 
-    study_lib.run_study(settings_, candidates, data, log=log)
+    runner.run_study(settings_, candidates, data, log=log)
 
 
 def read(directory):

@@ -119,3 +119,23 @@ def train_step_memory_mb(model, x, y):
         peak = tf.config.experimental.get_memory_info("CPU:0")["peak"]
         return (peak - before) / 2**20
     return None
+
+
+def bar_chart(name, labels, values, ylabel, title, colors=None):
+    """Writes `results/<name>.png`, a bar per value; returns its path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(max(5, 1.5 * len(values)), 3))
+    ax.bar(range(len(values)), values,
+           color=colors or [f"C{i}" for i in range(len(values))])
+    ax.set_xticks(range(len(values)), labels, rotation=15)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    fig.tight_layout()
+    path = os.path.join(RESULTS_DIR, f"{name}.png")
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -187,22 +187,11 @@ def main():
     )
     paths = _results.write(f"distributed_{keras.backend.backend()}", payload,
                            table, "Distributed studies on this machine", notes)
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3))
-    labels = [r["run"] for r in rows]
-    ax.bar(range(len(rows)), [r["seconds"] for r in rows],
-           color=["C0" if r["processes"] == 1 else "C1" for r in rows])
-    ax.set_xticks(range(len(rows)), labels, rotation=15)
-    ax.set_ylabel("wall time (s)")
-    ax.set_title(f"{trials} trials on {os.cpu_count()} cores")
-    fig.tight_layout()
-    png = os.path.join(_results.RESULTS_DIR,
-                       f"distributed_{keras.backend.backend()}.png")
-    fig.savefig(png, dpi=100)
+    png = _results.bar_chart(
+        f"distributed_{keras.backend.backend()}", [r["run"] for r in rows],
+        [r["seconds"] for r in rows], "wall time (s)",
+        f"{trials} trials on {os.cpu_count()} cores",
+        ["C0" if r["processes"] == 1 else "C1" for r in rows])
     print(table)
     print(notes)
     print(*paths, png)

@@ -17,7 +17,7 @@ _EXPORTS = {
     "study_families": "studies",
     "study_initializers": "studies",
     "StudySettings": "study",
-    "run_study": "study",
+    "run_study": "runner",
 }
 
 __all__ = sorted(_EXPORTS)

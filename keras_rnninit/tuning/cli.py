@@ -60,7 +60,7 @@ A worker runs the chief's command with another --tuner-id (any other
 difference is refused). The trial of a worker that dies goes to another
 worker; a chief that dies stops its workers within seconds: start the chief,
 then the workers, again with the same commands to resume. On one machine,
-workers save time only while it has more cores than busy processes.
+--jobs does all of this for you.
 """
 
 
@@ -72,6 +72,14 @@ def _floats(text):
     return [0.0 if item.lower() == "none" else float(item) for item in _csv(text)]
 
 
+def _jobs(text):
+    """An argparse type: `--jobs`, a count or `auto`."""
+    from keras_rnninit.tuning import jobs
+
+    try:
+        return jobs.parse(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e))
 
 
 def fail(message, code=2):
@@ -238,6 +246,14 @@ def search_parser():
                         "(TensorFlow's logical devices, JAX's host devices), "
                         "e.g. to try data parallelism on a machine without "
                         "GPUs; not on PyTorch")
+    g.add_argument("--jobs", type=_jobs, default="auto", metavar="{N,auto}",
+                   help="trials run at a time on this machine, each in a "
+                        "process of its own (a chief and N workers on "
+                        "loopback); auto: one per core on CPUs, one per GPU on "
+                        "GPUs, 1 on a TPU host or with --tuner-id, "
+                        "--cpu-replicas or a --strategy other than auto or "
+                        "default; 1 runs them in this process. The answer is "
+                        "the same for every N (default: %(default)s)")
     g.add_argument("--tuner-id", default=None,
                    help="keras-tuner distributed study: 'chief' for the chief "
                         "(the oracle), or a worker's own name without 'chief', "
@@ -572,9 +588,10 @@ def _settings(args):
     return settings
 
 
-def run(args):
-    """Runs the study `args` (checked by `check_arguments`) describe;
-    returns its directory."""
+def run(args, argv=()):
+    """Runs the study `args` (checked by `check_arguments`) describe, from
+    the command line `argv`; returns its directory."""
+    from keras_rnninit.tuning import jobs
     from keras_rnninit.tuning import strategy as strategy_lib
     from keras_rnninit.tuning import studies
 
@@ -585,7 +602,12 @@ def run(args):
 
         # Each trial builds a new model: TF's retracing warnings are expected.
         tf.get_logger().setLevel("ERROR")
-    tf_strategy, jax_distribution = strategy_lib.select_strategy(args.strategy)
+    strategy = args.strategy
+    if args.jobs != 1 and jobs.visible_gpus():
+        # One GPU per job: none for this process, which only serves them.
+        os.environ.update(jobs.NO_MEMORY_GRAB)
+        strategy = "default"
+    tf_strategy, jax_distribution = strategy_lib.select_strategy(strategy)
     if jax_distribution is not None:
         keras.distribution.set_distribution(jax_distribution)
     settings = _settings(args)
@@ -596,7 +618,8 @@ def run(args):
     common = dict(
         overwrite=args.overwrite, tf_strategy=tf_strategy, log=log,
         fit_verbose=2 if args.verbose == 2 else 0, force=args.force,
-        batch_size=args.batch_size,
+        batch_size=args.batch_size, jobs=args.jobs,
+        command=_interrupts.program("rnninit-tune", "keras_rnninit.tuning") + argv,
     )
     if args.model:
         from keras_rnninit.tuning import user_code
@@ -672,6 +695,7 @@ def main(argv=None):
     split_cpu(args)
     _quiet.import_tensorflow()
     from keras_rnninit.tuning import identity
+    from keras_rnninit.tuning import jobs
     from keras_rnninit.tuning.candidates import StudyError
 
     if argv[:1] == ["report"]:
@@ -685,13 +709,13 @@ def main(argv=None):
     _set_distributed_env(args)
     from keras_rnninit.tuning.strategy import StrategyError
     from keras_rnninit.tuning.study import StudyWriteError
-    from keras_rnninit.tuning.study import is_worker
+    from keras_rnninit.tuning.runner import is_worker
 
     started = time.time()
     _interrupts.handle_signals()
     try:
         finished_before = 0 if args.overwrite else _finished(args.directory)
-        directory = run(args)
+        directory = run(args, argv)
     except identity.StudyMismatch as e:
         if e.recorded_backend is None:
             fail(str(e))
@@ -713,6 +737,8 @@ def main(argv=None):
         # seconds for the backend's threads (see keras_rnninit_cli).
         os._exit(1)
     except KeyboardInterrupt as e:
+        if jobs.is_job():  # its parent says it
+            return _interrupts.exit_code(e)
         return _interrupts.stopped(
             e, "rnninit-tune", _saved(args.directory),
             resume_command(argv, args.directory))

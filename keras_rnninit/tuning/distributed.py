@@ -32,6 +32,10 @@ every id that contains "chief" for a chief, lets two chiefs share a port
 - The chief hands the trial of a worker that is gone to the next worker
   (`PlanOracle.release`), says so, listens on its port alone, and ends
   within `POLL_SECONDS` of its last worker.
+- `--jobs N` is a chief on loopback that starts its N workers itself
+  (`jobs.Workers`), stops them when it stops, and stops the study when they
+  have all ended with trials left. A single process or a chief takes back,
+  as it starts, the trials an earlier run left running (`release_orphans`).
 """
 
 import contextlib
@@ -48,6 +52,7 @@ import uuid
 
 from keras_rnninit import _files
 from keras_rnninit import _interrupts
+from keras_rnninit.tuning import jobs
 
 CHIEF = "chief"
 DEFAULT_IP = "127.0.0.1"
@@ -236,7 +241,30 @@ def check_arguments(args):
     check_tf_config(os.environ.get("TF_CONFIG"))
     if current is not None and current.is_chief:
         check_port(current)
+    _check_jobs(args, current)
     return current
+
+
+def _check_jobs(args, current):
+    """`--jobs auto` is 1 where trials cannot each have a process of their
+    own; a count above 1 there is refused."""
+    other = ("--tuner-id (or KERASTUNER_*): --jobs starts its own chief and "
+             "workers" if current is not None else
+             "--cpu-replicas: it splits this CPU for each trial"
+             if getattr(args, "cpu_replicas", None) else
+             f"--strategy {args.strategy}: it spreads each trial over the "
+             "devices" if getattr(args, "strategy", "auto") not in (
+                 "auto", "default") else None)
+    requested = getattr(args, "jobs", 1)
+    if jobs.is_job():  # one of the jobs: --jobs is its parent's
+        args.jobs = 1
+        return
+    if other is None or requested == 1:
+        return
+    if requested != jobs.AUTO:
+        raise DistributedError(f"--jobs {requested} does not go with {other}; "
+                               "give one or the other.")
+    args.jobs = 1
 
 
 # -- processes and their heartbeats -----------------------------------------
@@ -489,17 +517,42 @@ class Alone:
     def search(self, tuner):
         tuner.search(verbose=0)
 
+    def release_orphans(self, oracle):
+        """Takes back the trials that an earlier run left running: those
+        whose process is gone (this run's workers have not asked yet)."""
+        for tuner_id in sorted(oracle.workers()):
+            record, gone = self.watch.check(tuner_id)
+            if record is None or gone:
+                oracle.release(tuner_id)
+
     def close(self, finished):
         self.heartbeat.close()
 
 
 class Chief(Alone):
-    """The chief of a distributed study: serves the plan to the workers."""
+    """The chief of a distributed study: serves the plan to the workers.
+
+    Args:
+        directory: the study directory.
+        role: its `Role`.
+        workers: `jobs.Workers` it starts and stops (`--jobs`), or None
+            when the workers are started by hand.
+    """
 
     role_name = "chief"
 
+    def __init__(self, directory, role=None, workers=None):
+        super().__init__(directory, role)
+        self.workers = workers
+
     def _fields(self):
         return {"address": self.role.address, "port": self.role.port}
+
+    def claim(self):
+        super().claim()
+        if self.workers is not None:
+            # Their imports overlap with this process's preparing the study.
+            self.workers.start()
 
     def search(self, tuner):
         """Serves `tuner`'s oracle until every planned trial has run and
@@ -528,9 +581,11 @@ class Chief(Alone):
         server.start()
         self.heartbeat.update(state="serving")
         left = oracle.outstanding()
-        _say(f"chief: serving {left} trial{'s' * (left != 1)} of {self.directory} "
-             f"at {self.role.address}; start each worker with the same command "
-             "and its own --tuner-id (tuner0, tuner1, ...).")
+        if self.workers is None:
+            _say(f"chief: serving {left} trial{'s' * (left != 1)} of "
+                 f"{self.directory} at {self.role.address}; start each worker "
+                 "with the same command and its own --tuner-id (tuner0, "
+                 "tuner1, ...).")
         self._had_workers = self._alone = False
         next_sweep = 0.0
         try:
@@ -540,8 +595,21 @@ class Chief(Alone):
                 if time.monotonic() >= next_sweep:
                     next_sweep = time.monotonic() + BEAT_SECONDS
                     self._sweep(oracle)
+                    self._check_workers(oracle)
         finally:
             server.stop(grace=None)
+
+    def _check_workers(self, oracle):
+        """Stops the study when every worker it started has ended with trials
+        left (all died, or failed before their first trial)."""
+        code = None if self.workers is None else self.workers.failed()
+        left = oracle.outstanding()
+        if code is None or not left:
+            return
+        raise DistributedError(
+            f"every job has ended, the last with exit code {code}, and "
+            f"{left} trial{'s are' if left != 1 else ' is'} left (see the "
+            "lines above); rerun the same command to resume.")
 
     def _sweep(self, oracle):
         """Takes back the trials of workers that are gone."""
@@ -561,13 +629,15 @@ class Chief(Alone):
         left = oracle.outstanding()
         if alive or not left:
             self._alone = False
-        elif self._had_workers and not self._alone:
+        elif self._had_workers and not self._alone and self.workers is None:
             self._alone = True
             _say(f"chief: no worker is running and {left} trial"
                  f"{'s are' if left != 1 else ' is'} left: start workers (the "
                  "same command with --tuner-id tuner0, ...) to go on.")
 
     def close(self, finished):
+        if self.workers is not None:
+            self.workers.stop(finished)
         self.heartbeat.close(state="finished" if finished else None)
 
 
@@ -622,7 +692,7 @@ class Worker(Alone):
                 return False
             if record is not None and not gone and record.get("state") == "serving":
                 break
-            if not waiting:
+            if not waiting and not jobs.is_job():
                 _say(f"{me}: waiting for the chief of {self.directory} at "
                      f"{self.role.address} to start.")
                 waiting = True
@@ -638,7 +708,8 @@ class Worker(Alone):
                                    "serves, but its study.json records no study.")
         try:
             for line in check(stored["identity"]):
-                _say(line)
+                if not jobs.is_job():  # its chief says it
+                    _say(line)
         except identity.StudyMismatch as e:
             reason = str(e).replace(identity.WAYS_OUT, "").strip()
             reason = reason.removeprefix(f"{self.directory} holds a different study: ")
@@ -734,16 +805,21 @@ def _idle(proto):
 
 
 @contextlib.contextmanager
-def take_part(role, directory):
+def take_part(role, directory, workers=None):
     """This process's part in the study in `directory`, held while the
-    study runs: `Alone` (role None), `Chief` or `Worker`.
+    study runs: `Alone` (role None), `Chief` (with the `workers` it starts,
+    if any) or `Worker`.
 
     Raises:
         DistributedError: another process holds the part (a second chief
             or single run of the study, a worker id in use).
     """
-    kind = Alone if role is None else Chief if role.is_chief else Worker
-    part = kind(directory, role)
+    if role is None:
+        part = Alone(directory)
+    elif role.is_chief:
+        part = Chief(directory, role, workers)
+    else:
+        part = Worker(directory, role)
     part.claim()
     finished = False
     try:

@@ -86,6 +86,9 @@ class PlanOracle(keras_tuner.Oracle):
         self.entries = entries
         self.baseline = baseline
         self._served = set()
+        # Called with a trial's directory and values when it has ended here
+        # or on a worker (`Progress.trial_ended`).
+        self.ended = None
 
     def reload(self):
         # A kill while keras-tuner writes a trial.json leaves it torn: that
@@ -183,6 +186,12 @@ class PlanOracle(keras_tuner.Oracle):
         if known is not None and known.status in ENDED and not running:
             return  # ended already: a call repeated after a lost answer
         super().end_trial(trial)
+        self._ended(trial)
+
+    def _ended(self, trial):
+        if self.ended is not None:
+            self.ended(self._get_trial_dir(trial.trial_id),
+                       trial.hyperparameters.values)
 
     @keras_tuner.synchronized
     def release(self, tuner_id):
@@ -204,6 +213,7 @@ class PlanOracle(keras_tuner.Oracle):
                              trial.hyperparameters.values)
         if result is not None:
             self._complete(trial, result)
+            self._ended(trial)
         else:
             self._retry_queue.append(trial.trial_id)
         self.save()

@@ -30,7 +30,7 @@ from keras_rnninit.tuning import report as report_lib
 from keras_rnninit.tuning import user_code
 from keras_rnninit.tuning.candidates import StudyError
 from keras_rnninit.tuning.study import StudySettings
-from keras_rnninit.tuning.study import run_study
+from keras_rnninit.tuning.runner import run_study
 
 
 def _validation(validation):
@@ -82,7 +82,7 @@ def check_threshold(threshold, baseline, direction, objective, force=False):
 def study_families(directory, task="adding", task_kwargs=None, families=(),
                    units=None, layers=None, batch_size=32, threshold=None,
                    overwrite=False, tf_strategy=None, log=print, fit_verbose=0,
-                   force=False, **settings):
+                   force=False, jobs=1, command=None, **settings):
     """Runs a study of built-in families on a registered task.
 
     Args:
@@ -93,6 +93,8 @@ def study_families(directory, task="adding", task_kwargs=None, families=(),
         units, layers: override every family's paper units / depth.
         batch_size: training batch size.
         threshold: success threshold (default: the task's).
+        jobs, command: trials at a time, each in a process of its own
+            (`run_study`).
         **settings: `StudySettings` fields.
 
     Returns:
@@ -139,7 +141,7 @@ def study_families(directory, task="adding", task_kwargs=None, families=(),
                "batch_size": batch_size, "units": units, "layers": layers}
     run_study(study, candidates, data, overwrite=overwrite,
               tf_strategy=tf_strategy, log=log, fit_verbose=fit_verbose,
-              context=context)
+              context=context, jobs=jobs, command=command)
     return study
 
 
@@ -181,7 +183,7 @@ def study_initializers(directory, model_fn, data, initializers,
                        objective="val_loss", direction="min", threshold=None,
                        baseline=None, batch_size=32, overwrite=False,
                        tf_strategy=None, log=print, fit_verbose=0, force=False,
-                       description=None, **settings):
+                       description=None, jobs=1, command=None, **settings):
     """Runs a study of a user's model across recurrent initializers.
 
     Args:
@@ -198,6 +200,8 @@ def study_initializers(directory, model_fn, data, initializers,
         threshold: the objective value that counts as success.
         baseline: the objective of a trivial model, or None for each trial's
             objective at initialization.
+        jobs, command: trials at a time, each in a process of its own
+            (`run_study`).
         **settings: `StudySettings` fields.
 
     Returns:
@@ -231,7 +235,7 @@ def study_initializers(directory, model_fn, data, initializers,
 
     run_study(study, candidates, data_for, overwrite=overwrite,
               tf_strategy=tf_strategy, log=log, fit_verbose=fit_verbose,
-              context={"batch_size": batch_size})
+              context={"batch_size": batch_size}, jobs=jobs, command=command)
     return study
 
 

@@ -1,20 +1,18 @@
-"""The study core: many small trials on keras-tuner, each stored on its own.
+"""The study core: what a study is, and how one trial runs and is recorded.
 
-`run_study` knows nothing of the built-in names. It takes candidates (each a
-`build(hp, seed) -> compiled keras.Model`), a data provider
-(`seed -> (train, validation)`), the objective, its direction, the success
-threshold and the trivial baseline, and runs the protocol's planned trials
-with a keras-tuner `Tuner` and an oracle that serves the plan. Each trial
-trains for at most `steps` optimizer steps, validates every `eval_every`
-steps, stops once the objective reaches the threshold (recording the steps it
-took) or at the first NaN / inf, and writes `result.json` beside
-keras-tuner's `trial.json`: its hyperparameters, seed, curve and timings.
+`StudySettings` defines a study; `StudyTuner` runs one planned trial on
+keras-tuner: it builds the candidate's model (`build(hp, seed) -> compiled
+keras.Model`), takes the data (`seed -> (train, validation)`), trains for at
+most `steps` optimizer steps, validates every `eval_every` steps, stops once
+the objective reaches the threshold (recording the steps it took) or at the
+first NaN / inf, and writes `result.json` beside keras-tuner's `trial.json`:
+its hyperparameters, seed, curve and timings. `Progress` writes a line per
+finished trial. Which process runs which trial is `runner`'s business.
 """
 
 import contextlib
 import dataclasses
 import glob
-import io
 import json
 import math
 import os
@@ -28,15 +26,14 @@ from keras_rnninit import _files
 from keras_rnninit import _interrupts
 from keras_rnninit import _keras_compat
 from keras_rnninit import objective as objective_lib
-from keras_rnninit.tuning import distributed
 from keras_rnninit.tuning import estimate
 from keras_rnninit.tuning import identity as identity_lib
+from keras_rnninit.tuning import jobs as jobs_lib
 from keras_rnninit.tuning import oracle as oracle_lib
 from keras_rnninit.tuning import protocols
 from keras_rnninit.tuning.candidates import StudyError
 from keras_rnninit.tuning.compiled_models import CompiledModels
 from keras_rnninit.tuning.oracle import RESULT_FILE
-from keras_rnninit.tuning.oracle import PlanOracle
 from keras_rnninit.tuning.space import SearchSpace
 
 STUDY_FILE = "study.json"
@@ -201,7 +198,7 @@ def load_settings(directory):
         return StudySettings.from_dict(json.load(f)["settings"])
 
 
-def _prepare_directory(settings, current, overwrite, log):
+def prepare_directory(settings, current, overwrite, log):
     """Checks a rerun against the study the directory holds (or starts a new
     one there) and records the settings and identity in `study.json`."""
     path = os.path.join(settings.directory, STUDY_FILE)
@@ -221,7 +218,7 @@ def _prepare_directory(settings, current, overwrite, log):
                 "now and checked on every later run.")
         for line in identity_lib.check(settings.directory, recorded, current):
             log(line)
-    with _writing(settings.directory):
+    with writing(settings.directory):
         os.makedirs(settings.directory, exist_ok=True)
         _write_json(path, {"settings": settings.to_dict(),
                            "backend": keras.backend.backend(),
@@ -235,7 +232,7 @@ class StudyWriteError(keras_tuner.errors.FatalError):
 
 
 @contextlib.contextmanager
-def _writing(directory):
+def writing(directory):
     """Turns a failed write under `directory` into a `StudyWriteError`,
     which stops the search (keras-tuner would record a failed trial and go
     on)."""
@@ -369,6 +366,57 @@ def _float(value):
     return value if math.isfinite(value) else None
 
 
+class Progress:
+    """A line per finished trial, with the time left: written by the process
+    that holds the oracle (the study's only process, or its chief), for the
+    trials of every process.
+
+    Args:
+        settings: the `StudySettings`.
+        entries: the plan's trials (`protocols.plan`).
+        log: where the lines go.
+        jobs: how many trials run at a time.
+    """
+
+    def __init__(self, settings, entries, log, jobs=1):
+        self.settings = settings
+        self.entries = entries
+        self.planned = len(entries)
+        self.log = log
+        self.jobs = jobs
+        self.started = time.time()
+        self.ran = []  # the results of the trials this run finished
+        self.done = finished_trials(settings.directory)
+
+    def trial_ended(self, trial_dir, hyperparameters):
+        result = oracle_lib.read_result(trial_dir, hyperparameters)
+        if result is None:
+            return  # it failed: keras-tuner said why
+        self.done.add(protocols.entry_key(hyperparameters))
+        done = len(self.done)
+        self.ran.append(result)
+        hp = result["hyperparameters"]
+        if result["diverged"]:
+            outcome = "diverged"
+        elif result["steps_to_threshold"]:
+            outcome = (f"{result['value']:.4g}, reached the threshold at step "
+                       f"{result['steps_to_threshold']}")
+        else:
+            outcome = f"best {result['value']:.4g}"
+        elapsed = time.time() - self.started
+        left = estimate.seconds_left(
+            self.ran, [(e["candidate"], e["config"]) for e in self.entries
+                       if protocols.entry_key(e) not in self.done],
+            self.settings.steps, self.jobs)
+        self.log(
+            f"[{done}/{self.planned}] {result['candidate']} "
+            f"lr={hp['learning_rate']:.3g} seed={result['seed']}: "
+            f"{self.settings.objective} {outcome} "
+            f"({result['seconds']['total']:.1f} s; {_minutes(elapsed)} so far, "
+            f"about {_minutes(left)} left)"
+        )
+
+
 class StudyTuner(keras_tuner.Tuner):
     """Runs one planned trial: build, train with `TrialMonitor`, record."""
 
@@ -380,11 +428,6 @@ class StudyTuner(keras_tuner.Tuner):
         self.data = data
         self.log = log
         self.fit_verbose = fit_verbose
-        self.entries = oracle.entries  # a worker's oracle is a remote client
-        self.planned = len(self.entries)
-        self.started = time.time()
-        self.run_count = 0
-        self.ran = []  # the results of the trials this process ran
         self.compiled = CompiledModels()
 
     def run_trial(self, trial, *args, **kwargs):
@@ -429,7 +472,7 @@ class StudyTuner(keras_tuner.Tuner):
                                evaluate)
         fit_start = time.perf_counter()
         model.fit(
-            train.repeat(),
+            jobs_lib.with_threads(train.repeat()),
             steps_per_epoch=s.eval_every, epochs=s.steps // s.eval_every,
             callbacks=[monitor], verbose=self.fit_verbose, shuffle=False,
         )
@@ -461,39 +504,11 @@ class StudyTuner(keras_tuner.Tuner):
             },
         }
         trial_dir = self.get_trial_dir(trial.trial_id)
-        with _writing(trial_dir):
+        with writing(trial_dir):
             os.makedirs(trial_dir, exist_ok=True)
             _write_json(os.path.join(trial_dir, RESULT_FILE), result)
-        self._log_trial(result)
         return {s.objective: oracle_lib.reported_objective(
             result, s.baseline, s.direction)}
-
-    def _log_trial(self, result):
-        # Counted from the directory: a worker's oracle is a remote client.
-        done = len(glob.glob(os.path.join(self.project_dir, "trial_*", RESULT_FILE)))
-        hp = result["hyperparameters"]
-        if result["diverged"]:
-            outcome = "diverged"
-        elif result["steps_to_threshold"]:
-            outcome = (f"{result['value']:.4g}, reached the threshold at step "
-                       f"{result['steps_to_threshold']}")
-        else:
-            outcome = f"best {result['value']:.4g}"
-        self.run_count += 1
-        self.ran.append(result)
-        elapsed = time.time() - self.started
-        finished = finished_trials(os.path.dirname(self.project_dir))
-        left = estimate.seconds_left(
-            self.ran, [(e["candidate"], e["config"]) for e in self.entries
-                       if protocols.entry_key(e) not in finished],
-            self.settings.steps)
-        self.log(
-            f"[{done}/{self.planned}] {result['candidate']} "
-            f"lr={hp['learning_rate']:.3g} seed={result['seed']}: "
-            f"{self.settings.objective} {outcome} "
-            f"({result['seconds']['total']:.1f} s; {_minutes(elapsed)} so far, "
-            f"about {_minutes(left)} left)"
-        )
 
     def save_model(self, trial_id, model, step=0):
         pass  # A study keeps results, not weights.
@@ -512,7 +527,7 @@ def compilation_cache():
     return os.path.join(base, "keras-rnninit", "jax")
 
 
-def _reuse_compiled_programs():
+def reuse_compiled_programs():
     """On JAX, keeps compiled programs across trials and studies.
 
     Every trial builds a new model, so Keras traces and compiles its train and
@@ -530,90 +545,3 @@ def _reuse_compiled_programs():
     jax.config.update("jax_compilation_cache_dir", compilation_cache())
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-
-
-def is_worker():
-    """Whether this process is a worker of a distributed study
-    (`distributed.role`)."""
-    role = distributed.role()
-    return role is not None and not role.is_chief
-
-
-def run_study(settings, candidates, data, overwrite=False, tf_strategy=None,
-              log=print, fit_verbose=0, context=None):
-    """Runs (or resumes) a study; returns its directory.
-
-    A rerun in a directory that holds a study resumes it when it is the
-    same study (`identity`: the settings, `context`, the backend, every
-    candidate's model and compile config, the data and the libraries'
-    releases), and is refused with one line naming the difference otherwise.
-
-    Args:
-        settings: a `StudySettings`.
-        candidates: `Candidate`s, named as `settings.candidates`.
-        data: `seed -> (train, validation)`: `train` a dataset (repeated),
-            `validation` a dataset or `(x, y)` arrays.
-        overwrite: delete the directory's previous trials first.
-        tf_strategy: a `tf.distribute.Strategy` each trial builds under.
-        log: where the one-line-per-trial progress goes.
-        fit_verbose: Keras `fit` verbosity inside each trial.
-        context: what else decides the trials, as JSON data (the task and
-            its arguments, the batch size): part of the identity.
-    """
-    names = tuple(c.name for c in candidates)
-    if names != settings.candidates:
-        raise StudyError(
-            f"The candidates {list(names)} do not match the settings' "
-            f"{list(settings.candidates)}."
-        )
-    entries = settings.plan(candidates)
-    current = current_identity(settings, candidates, entries, data, context)
-    # Alone, as the chief or as a worker: held while the study runs.
-    with distributed.take_part(distributed.role(), settings.directory) as part:
-        _search(part, settings, candidates, entries, data, current, overwrite,
-                tf_strategy, log, fit_verbose)
-    return settings.directory
-
-
-def _search(part, settings, candidates, entries, data, current, overwrite,
-            tf_strategy, log, fit_verbose):
-    if part.is_worker:
-        # It waits for its chief, and refuses a study that is not its own.
-        if not part.join(lambda recorded: identity_lib.check(
-                settings.directory, recorded, current)):
-            return
-    else:
-        _prepare_directory(settings, current, overwrite, log)
-        finished = len(finished_trials(settings.directory) & {
-            protocols.entry_key(values) for values in entries})
-        if finished == len(entries):
-            log(f"{settings.directory}: all {finished} trials finished; "
-                "nothing to run.")
-        elif finished:
-            log(f"{settings.directory}: resuming, {finished} of {len(entries)} "
-                f"trials finished, {len(entries) - finished} to run.")
-    _reuse_compiled_programs()
-    oracle = PlanOracle(
-        entries, keras_tuner.Objective(settings.objective, settings.direction),
-        baseline=settings.baseline, seed=settings.seed,
-    )
-    # keras-tuner prints "Reloading Tuner from ..." itself: the lines above
-    # say what is resumed.
-    with contextlib.redirect_stdout(io.StringIO()):
-        tuner = StudyTuner(
-            oracle, settings, candidates, data, log=log,
-            fit_verbose=fit_verbose, directory=settings.directory,
-            project_name=PROJECT, overwrite=False,
-            distribution_strategy=tf_strategy,
-        )
-    oracle_file = os.path.join(settings.directory, PROJECT, "oracle.json")
-    if not part.is_worker and not tuner.oracle.trials and os.path.exists(oracle_file):
-        # keras-tuner reloads a project from the tuner's own state file: a
-        # chief resuming a study that another tuner id ran would start over.
-        tuner.oracle.reload()
-    with _writing(settings.directory):  # keras-tuner's own files
-        part.search(tuner)  # trains here, serves the workers, or works for the chief
-    if not part.is_worker:
-        # The chief's saved oracle otherwise still lists its last trial as
-        # running, and a re-run would train it again.
-        tuner.save()

@@ -314,7 +314,7 @@ def _plan_oracle(tmp_path, seeds):
     """A PlanOracle over one candidate's `seeds`, in `tmp_path/trials`."""
     import keras_tuner
 
-    from keras_rnninit.tuning.study import PlanOracle
+    from keras_rnninit.tuning.oracle import PlanOracle
 
     entries = [{"candidate": "a", "config": 0, "seed": s, "learning_rate": 1e-3}
                for s in range(seeds)]

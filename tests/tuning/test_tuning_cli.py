@@ -339,6 +339,7 @@ WRONG_VALUES = {
     "--optimizers": ["adamw-magic"],
     "--oracle-port": ["-1", "70000"],
     "--cpu-replicas": ["0"],
+    "--jobs": ["0", "-1", "abc", "", "1.5", "1e999", "autoo"],
     "--direction": ["mx", "MIN"],
     "--protocol": ["grid", ""],
     "--optimizer": ["adm", "adamw"],

@@ -1,0 +1,227 @@
+"""A whole study's wall time with `--jobs 1`, `--jobs 2`, `--jobs auto` and a
+chief with workers started by hand, on this machine.
+
+Each run is the README's main command (`rnninit-tune` with its defaults, or
+`--quick`'s small study), in a fresh directory, timed from start to the exit
+of its last process, with the CPU time of all its processes (which load
+from other processes changes less); the kinds of run alternate (`--repeats`
+rounds), so that load from other processes falls on all of them alike. Every run's
+per-trial values are compared with the first `--jobs 1` run's (they must be
+equal), and each `--jobs` run's estimates of the time left are compared with
+the time that was actually left.
+
+    KERAS_BACKEND=jax python benchmarks/study_throughput.py --repeats 2
+    KERAS_BACKEND=jax python benchmarks/study_throughput.py --quick  # a check
+
+Writes `benchmarks/results/study_throughput_<backend>.{json,md,png}` (with
+`--quick`, into its temporary directory).
+"""
+
+import argparse
+import glob
+import json
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import keras
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _results  # noqa: E402
+
+# The README's main command is `rnninit-tune` with its defaults.
+MAIN = []
+QUICK = ["--families", "irnn,np-rnn", "--length", "20", "--learning-rates", "2",
+         "--seeds", "2", "--steps", "1000", "--eval-every", "100"]
+PROGRESS = re.compile(r"^\[(\d+)/(\d+)\] .*about ([\d.]+) (s|min) left\)$")
+
+
+def _cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+class Run:
+    """One process of a run, its standard output read as it comes."""
+
+    def __init__(self, args, log):
+        self.lines = []  # (seconds since start, line)
+        self.started = time.monotonic()
+        self.err = open(log, "w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "keras_rnninit.tuning", *args],
+            stdout=subprocess.PIPE, stderr=self.err, text=True)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.process.stdout:
+            self.lines.append((time.monotonic() - self.started, line.rstrip("\n")))
+
+    def wait(self):
+        code = self.process.wait()
+        self.reader.join()
+        self.err.close()
+        if code != 0:
+            raise SystemExit(f"exit {code}; see {self.err.name}")
+        return time.monotonic() - self.started
+
+
+def _estimates(lines, total):
+    """(trials done, estimated seconds left, seconds actually left) from the
+    progress lines of a run that took `total` seconds."""
+    out = []
+    for at, line in lines:
+        match = PROGRESS.match(line)
+        if match:
+            value = float(match.group(3)) * (60 if match.group(4) == "min" else 1)
+            out.append((int(match.group(1)), value, total - at))
+    return out
+
+
+def _values(directory):
+    out = {}
+    for path in glob.glob(os.path.join(directory, "trials", "trial_*", "result.json")):
+        with open(path) as f:
+            r = json.load(f)
+        out[(r["candidate"], r["config"], r["seed"])] = (r["value"], r["curve"])
+    return out
+
+
+def jobs_run(study, work, name, jobs):
+    d = os.path.join(work, f"{name}_{time.monotonic_ns()}")
+    run = Run(study + ["--jobs", jobs, "--directory", d],
+              os.path.join(work, f"{name}.err"))
+    seconds = run.wait()
+    # Its first line says the choice, unless it runs in one process.
+    first = run.lines[0][1] if run.lines else ""
+    choice = first if " job" in first else "1 process"
+    return seconds, d, choice, _estimates(run.lines, seconds)
+
+
+def chief_and_workers(study, work, workers):
+    d = os.path.join(work, f"chief_{time.monotonic_ns()}")
+    port = _free_port()
+    common = study + ["--directory", d, "--oracle-port", str(port)]
+    runs = [Run(common + ["--tuner-id", "chief"], os.path.join(work, "chief.err"))]
+    runs += [Run(common + ["--tuner-id", f"tuner{i}"],
+                 os.path.join(work, f"tuner{i}.err")) for i in range(workers)]
+    started = runs[0].started
+    for run in runs:
+        run.wait()
+    return time.monotonic() - started, d
+
+
+def _cpu_seconds():
+    """User and system CPU time of every process this one has waited for
+    (a run's processes, and the jobs they waited for)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="rounds of the four kinds of run (default: 1)")
+    parser.add_argument("--quick", action="store_true",
+                        help="a small study instead of the main command, to "
+                             "check the script; results in a temporary directory")
+    args = parser.parse_args()
+    study = QUICK if args.quick else MAIN
+    work = tempfile.mkdtemp(prefix="rnninit_throughput_")
+    if args.quick:
+        _results.RESULTS_DIR = work
+    cores = _cores()
+    kinds = [("--jobs 1", "1"), ("--jobs 2", "2"), ("--jobs auto", "auto"),
+             (f"chief + {cores} workers", None)]
+    rows, reference, estimates = [], None, {}
+    for round_ in range(args.repeats):
+        for label, jobs in kinds:
+            before = _cpu_seconds()
+            if jobs is None:
+                seconds, d = chief_and_workers(study, work, cores)
+                choice = f"{cores + 1} processes"
+            else:
+                seconds, d, choice, trace = jobs_run(study, work, label[2:].replace(
+                    " ", ""), jobs)
+                if trace and round_ == 0:
+                    estimates[label] = trace
+            values = _values(d)
+            if reference is None:
+                reference = values
+            rows.append({"run": label, "round": round_ + 1, "seconds": seconds,
+                         "cpu_seconds": _cpu_seconds() - before,
+                         "choice": choice, "trials": len(values),
+                         "same_values": values == reference})
+            print(rows[-1], flush=True)
+    medians = {label: statistics.median(r["seconds"] for r in rows
+                                        if r["run"] == label) for label, _ in kinds}
+    base = medians["--jobs 1"]
+    summary = [{"run": label, "seconds": medians[label],
+                "speedup": base / medians[label],
+                "cpu_seconds": statistics.median(r["cpu_seconds"] for r in rows
+                                                 if r["run"] == label),
+                "choice": next(r["choice"] for r in rows if r["run"] == label),
+                "same_values": all(r["same_values"] for r in rows
+                                   if r["run"] == label)}
+               for label, _ in kinds]
+    errors = {}
+    for label, trace in estimates.items():
+        errors[label] = [{"done": done, "estimated": est, "actual": actual,
+                          "error": (est - actual) / actual if actual > 0 else None}
+                         for done, est, actual in trace]
+    load = os.getloadavg()
+    command = " ".join(["rnninit-tune", *study]) or "rnninit-tune"
+    payload = {"study": study, "cores": cores, "rows": rows, "summary": summary,
+               "estimates": errors, "load_average_after": load}
+    table = _results.markdown_table(
+        [{**s, "same_values": "yes" if s["same_values"] else "NO"} for s in summary],
+        [("run", "run", ""), ("choice", "processes", ""),
+         ("seconds", "wall time (s, median)", ".1f"),
+         ("speedup", "speed-up over --jobs 1", ".2f"),
+         ("cpu_seconds", "CPU time, all processes (s, median)", ".1f"),
+         ("same_values", "per-trial values equal", "")])
+    first = {label: next((e for e in rows_ if e["actual"] > 0), None)
+             for label, rows_ in errors.items()}
+    notes = (
+        f"`KERAS_BACKEND={keras.backend.backend()} {command}` (its trials "
+        f"{len(reference)}), {args.repeats} round(s), kinds alternating, each "
+        f"timed from start to the exit of its last process. Load average "
+        f"after the runs: {load[0]:.1f}.\n\n"
+        + "".join(
+            f"- {label}: after trial {e['done']} the estimate of the time left "
+            f"was {e['estimated']:.0f} s, {e['actual']:.0f} s were left "
+            f"({100 * e['error']:+.0f}%).\n"
+            for label, e in first.items() if e is not None)
+    )
+    paths = _results.write(f"study_throughput_{keras.backend.backend()}", payload,
+                           table, "A study's wall time with --jobs", notes)
+    png = _results.bar_chart(
+        f"study_throughput_{keras.backend.backend()}",
+        [s["run"] for s in summary], [s["seconds"] for s in summary],
+        "wall time (s)",
+        f"{command} on {cores} cores ({keras.backend.backend()})")
+    print(table)
+    print(notes)
+    print(*paths, png)
+    print(f"logs and study directories in {work}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,309 @@
+"""`--jobs`: a study's trials N at a time on this machine.
+
+A study with N jobs is a keras-tuner distributed study on loopback: this
+process is its chief (`distributed.Chief`) and starts N workers, each this
+program again with a worker's role in its environment. So the trials are
+claimed, run, recorded and reissued exactly as with a chief and workers
+started by hand; this module only decides how many processes, what each sees
+of the machine, and that none outlives its parent.
+
+- CPUs: one process per core, each with one thread (XLA, TensorFlow's
+  intra- and inter-op pools, torch, tf.data): a small recurrent model's step
+  does not keep two cores busy, and threads that share cores with other
+  processes only wait on each other. With fewer jobs than cores, each keeps
+  to cores of its own (`sched_setaffinity`), by which XLA sizes its pool.
+- GPUs: one process per visible GPU, each seeing only its own
+  (`CUDA_VISIBLE_DEVICES`) and growing its memory as it needs it.
+- A TPU host: one process. JAX gives a host's TPU chips to one process;
+  splitting them takes per-process chip bounds (`TPU_VISIBLE_CHIPS`), which
+  are not set here.
+"""
+
+import contextlib
+import dataclasses
+import glob
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+AUTO = "auto"
+# Set in the environment of each worker this module starts: its number.
+JOB = "RNNINIT_JOB"
+THREADS = "RNNINIT_JOB_THREADS"
+CORES = "RNNINIT_JOB_CORES"
+PARENT = "RNNINIT_JOB_PARENT"
+# What each process of a study on GPUs is given: its memory grows with use.
+NO_MEMORY_GRAB = {"TF_FORCE_GPU_ALLOW_GROWTH": "true",
+                  "XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
+ONE_THREAD_XLA = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+# `auto` starts a job only for this many training steps or more: a process
+# takes seconds to start (imports, first compile), a small model's step
+# milliseconds.
+STEPS_PER_JOB = 2000
+# A worker still running this long after it was asked to stop is killed.
+STOP_SECONDS = 5.0
+# How long workers of a finished study have to end on their own.
+GRACE_SECONDS = 30.0
+
+
+def parse(text):
+    """`--jobs`: a positive integer or `auto`; raises `ValueError` with the
+    reason otherwise."""
+    if str(text).strip().lower() == AUTO:
+        return AUTO
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        value = 0
+    if value < 1 or isinstance(text, bool):
+        raise ValueError(f"expected a positive integer or 'auto', got {text!r}")
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """How a study's trials share this machine.
+
+    Args:
+        jobs: processes that train trials.
+        threads: threads each of them uses on CPU (None: the backend's own).
+        gpus: the GPU each job sees, in job order; empty on CPU.
+        note: why, when it is not the plain count (a TPU host).
+        auto: whether it was chosen for this machine (`--jobs auto`).
+    """
+
+    jobs: int
+    threads: int = None
+    gpus: tuple = ()
+    note: str = ""
+    auto: bool = False
+
+    def __str__(self):
+        count = f"{self.jobs} job{'s' * (self.jobs != 1)}"
+        if self.gpus:
+            per = ("one per GPU" if len(set(self.gpus)) == self.jobs else
+                   f"on {len(set(self.gpus))} GPU{'s' * (len(set(self.gpus)) != 1)}")
+            return f"{count}: {per}"
+        if self.threads and self.jobs > 1:
+            count += f" x {self.threads} thread{'s' * (self.threads != 1)}"
+        return count + (f" ({self.note})" if self.note else "")
+
+    def for_study(self, trials, steps):
+        """This plan for `trials` to run of at most `steps` steps each: no
+        more jobs than trials, and for `auto`, no more than give each job
+        `STEPS_PER_JOB` steps to run."""
+        plan = self.at_most(trials)
+        if self.auto and trials * steps // STEPS_PER_JOB < plan.jobs:
+            plan = dataclasses.replace(
+                plan.at_most(trials * steps // STEPS_PER_JOB),
+                note="a study this small does not pay for starting more")
+        return plan
+
+    def at_most(self, trials):
+        """This plan with no more jobs than `trials` (at least 1)."""
+        jobs = max(1, min(self.jobs, trials))
+        if jobs == self.jobs:
+            return self
+        threads = self.threads and max(1, self.threads * self.jobs // jobs)
+        return dataclasses.replace(self, jobs=jobs, threads=threads,
+                                   gpus=self.gpus[:jobs])
+
+    def environment(self, index):
+        """The variables job `index` starts with: its devices and threads."""
+        if self.gpus:
+            return {**NO_MEMORY_GRAB, "CUDA_VISIBLE_DEVICES": self.gpus[index]}
+        env = {"TF_NUM_INTRAOP_THREADS": str(self.threads),
+               "TF_NUM_INTEROP_THREADS": "1",
+               "OMP_NUM_THREADS": str(self.threads),
+               THREADS: str(self.threads)}
+        if self.threads == 1:
+            flags = os.environ.get("XLA_FLAGS", "")
+            env["XLA_FLAGS"] = f"{flags} {ONE_THREAD_XLA}".strip()
+        else:  # XLA sizes its pool by the cores a process may run on
+            cores = _core_ids()[index * self.threads:(index + 1) * self.threads]
+            env[CORES] = ",".join(map(str, cores))
+        return env
+
+
+def visible_gpus(environ=None):
+    """The NVIDIA GPUs this process may use, as `CUDA_VISIBLE_DEVICES`
+    entries, found without starting a backend."""
+    environ = os.environ if environ is None else environ
+    if environ.get("JAX_PLATFORMS", "").strip().lower() == "cpu":
+        return ()
+    listed = environ.get("CUDA_VISIBLE_DEVICES")
+    if listed is not None:
+        ids = tuple(i.strip() for i in listed.split(",") if i.strip())
+        # CUDA stops at the first invalid entry ("-1" hides every GPU).
+        valid = []
+        for i in ids:
+            if i.startswith("-"):
+                break
+            valid.append(i)
+        return tuple(valid)
+    count = len(glob.glob("/proc/driver/nvidia/gpus/*"))
+    return tuple(str(i) for i in range(count))
+
+
+def _tpu_host():
+    return bool(glob.glob("/dev/accel[0-9]*") or glob.glob("/dev/vfio/[0-9]*"))
+
+
+def _core_ids():
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return list(range(os.cpu_count() or 1))
+
+
+def _cores():
+    return len(_core_ids())
+
+
+def choose(requested, environ=None):
+    """The `Plan` for `--jobs requested` (a count or `auto`) on this machine."""
+    auto = requested == AUTO
+    gpus = visible_gpus(environ)
+    if gpus:
+        jobs = len(gpus) if auto else requested
+        return Plan(jobs, gpus=tuple(gpus[i % len(gpus)] for i in range(jobs)),
+                    auto=auto)
+    if auto and _tpu_host():
+        return Plan(1, note="a TPU host's chips belong to one JAX process",
+                    auto=auto)
+    cores = _cores()
+    jobs = cores if auto else requested
+    return Plan(jobs, threads=max(1, cores // jobs), auto=auto)
+
+
+def limit_threads():
+    """In a job on CPU, holds the backends to the plan's threads where an
+    environment variable does not reach (torch); a no-op elsewhere."""
+    threads = os.environ.get(THREADS)
+    if not threads or "torch" not in sys.modules:
+        return
+    import torch
+
+    torch.set_num_threads(int(threads))
+    with contextlib.suppress(RuntimeError):  # set once per process
+        torch.set_num_interop_threads(1)
+
+
+def with_threads(dataset):
+    """`dataset` with tf.data's pool held to the job's threads (unchanged
+    outside a job)."""
+    threads = os.environ.get(THREADS)
+    if not threads or not hasattr(dataset, "with_options"):
+        return dataset
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.threading.private_threadpool_size = int(threads)
+    options.threading.max_intra_op_parallelism = 1
+    return dataset.with_options(options)
+
+
+def is_job():
+    """Whether this process is a worker started by `Workers`."""
+    return JOB in os.environ
+
+
+def this_program():
+    """The command that started this process, to start it again as a
+    worker; raises `ValueError` when it cannot be (an interactive session
+    or a notebook has no command to rerun)."""
+    argv = list(getattr(sys, "orig_argv", []))
+    interactive = (sys.flags.interactive or len(argv) < 2
+                   or any("ipykernel" in word for word in argv))
+    if interactive:
+        raise ValueError(
+            "jobs > 1 starts this program again in each job: run the study "
+            "from a script (python my_study.py) or the rnninit-tune command, "
+            "not from an interactive session or a notebook; or use jobs=1.")
+    return [sys.executable] + argv[1:]
+
+
+def free_port(ip="127.0.0.1"):
+    """A port of `ip` that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind((ip, 0))
+        return s.getsockname()[1]
+
+
+def start_job():
+    """In a job, before any trial: keeps to its cores (when it has several),
+    and asks Linux for SIGTERM when the parent ends, even by SIGKILL (its
+    trial is lost, the finished ones kept); ends now if the parent is
+    already gone. A no-op elsewhere."""
+    if not is_job():
+        return
+    if os.environ.get(CORES) and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, [int(c) for c in os.environ[CORES].split(",")])
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if str(os.getppid()) != os.environ.get(PARENT):
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+class Workers:
+    """The N worker processes of a study run with `--jobs N`.
+
+    Each is `command` with the worker role `KERASTUNER_*` for `role`'s
+    address and the id `job<i>`, and `plan.environment(i)`. They run in a
+    session of their own, so that a Ctrl-C at the terminal reaches this
+    process only, which stops them (`stop`); and each gets SIGTERM if this
+    process dies (`start_job`). Their standard output is dropped
+    (this process prints a line per trial); their standard error is shown.
+    """
+
+    def __init__(self, command, plan, role):
+        self.command = list(command)
+        self.plan = plan
+        self.role = role
+        self.processes = []
+
+    def start(self):
+        for index in range(self.plan.jobs):
+            env = {**os.environ, **self.plan.environment(index),
+                   "KERASTUNER_TUNER_ID": f"job{index}",
+                   "KERASTUNER_ORACLE_IP": self.role.ip,
+                   "KERASTUNER_ORACLE_PORT": str(self.role.port),
+                   JOB: str(index), PARENT: str(os.getpid())}
+            self.processes.append(subprocess.Popen(
+                self.command, env=env, stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, start_new_session=True))
+
+    def failed(self):
+        """None while a worker runs or all ended well; else the exit code of
+        one that failed, once every worker has ended."""
+        codes = [p.poll() for p in self.processes]
+        if any(code is None for code in codes):
+            return None
+        return next((code for code in codes if code != 0), None)
+
+    def stop(self, finished=False):
+        """Waits for the workers to end: after the study has `finished`, a
+        while for each to leave on its own; else (or then) asks every one
+        still running to stop (SIGTERM: it keeps what finished), kills it
+        after `STOP_SECONDS`, and waits for all."""
+        if finished:
+            deadline = time.monotonic() + GRACE_SECONDS
+            for p in self.processes:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    p.wait(timeout=max(0.0, deadline - time.monotonic()))
+        for p in self.processes:
+            if p.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    p.terminate()
+        deadline = time.monotonic() + STOP_SECONDS
+        for p in self.processes:
+            try:
+                p.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
