@@ -26,11 +26,17 @@ training step and forward; it says which is faster at each length and
 whether `scan="auto"` (`AUTO_SCAN` in `keras_rnninit/layers/
 _parallel_scan.py`) picks that one.
 
-`--device gpu` times, on the GPU, both scans against `keras.layers.LSTM`
-(cuDNN) at T = 256, 1000, 5000 (batch 128, 512 units), and writes
-`indrnn_speed_<backend>_gpu.*`; without a GPU it stops with one line.
-`--device gpu --allow-cpu` runs that plan on whatever device there is, to
-check it, writing `indrnn_speed_<backend>_gpu_checked_on_<device>.*`.
+`--device gpu` times, on the GPU, forward (`predict_on_batch`) and training
+step (`train_on_batch`: forward, backward, Adam) of IndRNN's fused paths
+against `keras.layers.LSTM` (cuDNN) and `SimpleRNN(relu)`, 1 and 2 layers
+at T = 256, 512, 1024, 2000, 5000, batch 128 and 512 units: the sequential
+scan (on torch twice, as the torch-op loops, `KERAS_RNNINIT_KERNEL=loops`,
+and as the Triton kernel, `KERAS_RNNINIT_KERNEL=triton`) and the parallel
+scan. It writes `indrnn_speed_<backend>_gpu.*`; without a GPU it stops
+with one line. `--device gpu --allow-cpu` runs that plan on whatever
+device there is, to check it, writing
+`indrnn_speed_<backend>_gpu_checked_on_<device>.*` (on torch, the Triton
+rows need `TRITON_INTERPRET=1` there; the tests run it with tiny shapes).
 `--quick` runs every row of the chosen mode at a tenth of its length, one
 round, writes its files to a temporary folder (not the committed results)
 and estimates how long the full run takes on this machine.
@@ -38,10 +44,34 @@ and estimates how long the full run takes on this machine.
     KERAS_BACKEND=torch python benchmarks/indrnn_speed.py
     KERAS_BACKEND=jax python benchmarks/indrnn_speed.py
     KERAS_BACKEND=tensorflow python benchmarks/indrnn_speed.py
-    KERAS_BACKEND=jax python benchmarks/indrnn_speed.py --device gpu
     KERAS_BACKEND=torch python benchmarks/indrnn_speed.py --quick
-    KERAS_BACKEND=torch python benchmarks/indrnn_speed.py --quick \\
-        --device gpu --allow-cpu
+    KERAS_BACKEND=torch TRITON_INTERPRET=1 python benchmarks/indrnn_speed.py \\
+        --device gpu --allow-cpu --quick --batch 4 --units 8
+
+On a GPU machine with PyTorch and JAX (CUDA) but no Keras, such as the
+lent H100 / H200 machines (Python 3.12, torch 2.11, JAX 0.11, Triton 3.6,
+no TensorFlow), carry Keras and the two packages it needs beyond theirs as
+wheels. Here, in the repository root:
+
+    echo /.wheels/ >> .git/info/exclude
+    python3 -m pip download --no-deps --only-binary=:all: \\
+        --python-version 3.12 --implementation cp \\
+        --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \\
+        --platform manylinux2014_x86_64 -d .wheels \\
+        keras==3.15.1 namex==0.1.0 optree==0.20.0
+
+then, there, with `.wheels` carried (the device tool's `carry=[".wheels"]`),
+one command per backend so each stays under 10 minutes:
+
+    bash benchmarks/gpu/run_indrnn_gpu.sh torch -- --quick   # estimate
+    bash benchmarks/gpu/run_indrnn_gpu.sh torch
+    bash benchmarks/gpu/run_indrnn_gpu.sh jax
+
+`run_indrnn_gpu.sh` installs the wheels into /tmp/site, runs
+`indrnn_speed.py --device gpu` on each backend named and copies
+`indrnn_speed_<backend>_gpu.{json,md,png}` to `$OUT`; commit them into
+`benchmarks/results/`, then set `AUTO_SCAN` (`_parallel_scan.py`) and the
+kernel choice (`_kernel_choice.py`) from them.
 
 Writes `benchmarks/results/indrnn_speed_<backend>.{json,md,png}`.
 
@@ -414,8 +444,9 @@ def _parse(argv):
                "estimate for this machine.")
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu",
                         help="cpu: the rows above on the CPU (a GPU, if any, "
-                             "is hidden); gpu: both scans against cuDNN LSTM "
-                             "on the GPU (default: %(default)s)")
+                             "is hidden); gpu: IndRNN's paths against cuDNN "
+                             "LSTM and SimpleRNN on the GPU (default: "
+                             "%(default)s)")
     parser.add_argument("--length", type=int, default=1000,
                         help="sequence length of the 1-layer rows "
                              "(default: %(default)s)")
