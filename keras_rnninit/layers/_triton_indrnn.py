@@ -68,15 +68,23 @@ def _derivative_times(dh, h, ACTIVATION: tl.constexpr):
 
 
 @triton.jit
+def _pairs(u, h0, batch, units, STATE: tl.constexpr, BLOCK: tl.constexpr):
+    """This program's pairs: their offsets in a `(batch, units)` slice,
+    which are in it, and their `u` and `h0`."""
+    offsets = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    valid = offsets < batch * units
+    weight = tl.load(u + offsets % units, mask=valid, other=0).to(STATE)
+    first = tl.load(h0 + offsets, mask=valid, other=0).to(STATE)
+    return offsets, valid, weight, first
+
+
+@triton.jit
 def _forward_kernel(z, u, h0, mask, out, last, batch, units, steps,
                     ACTIVATION: tl.constexpr, MASKED: tl.constexpr,
                     SAVE: tl.constexpr, STATE: tl.constexpr,
                     BLOCK: tl.constexpr):
     pairs = batch * units
-    offsets = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-    valid = offsets < pairs
-    weight = tl.load(u + offsets % units, mask=valid, other=0).to(STATE)
-    h = tl.load(h0 + offsets, mask=valid, other=0).to(STATE)
+    offsets, valid, weight, h = _pairs(u, h0, batch, units, STATE, BLOCK)
     z_at = z + offsets
     out_at = out + offsets
     mask_at = mask + offsets // units
@@ -101,10 +109,7 @@ def _backward_kernel(g, hs, u, h0, mask, dz, du, dh0, batch, units, steps,
                      SEQUENCES: tl.constexpr, STATE: tl.constexpr,
                      BLOCK: tl.constexpr):
     pairs = batch * units
-    offsets = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-    valid = offsets < pairs
-    weight = tl.load(u + offsets % units, mask=valid, other=0).to(STATE)
-    first = tl.load(h0 + offsets, mask=valid, other=0).to(STATE)
+    offsets, valid, weight, first = _pairs(u, h0, batch, units, STATE, BLOCK)
     # Pointers at the last step, moved back one step a turn.
     end = tl.cast(steps - 1, tl.int64) * pairs
     h_at = hs + end + offsets
