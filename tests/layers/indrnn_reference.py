@@ -39,7 +39,9 @@ def problem(rng, dtype, masked, return_sequences, steps=23, batch=5, units=7):
     z = rng.normal(size=(steps, batch, units)).astype(dtype)
     u = rng.uniform(-1, 1, size=units).astype(dtype)
     h0 = rng.normal(size=(batch, units)).astype(dtype)
-    mask = (rng.uniform(size=(steps, batch)) > 0.3).astype("float32") if masked else None
+    mask = None
+    if masked:
+        mask = (rng.uniform(size=(steps, batch)) > 0.3).astype("float32")
     g = rng.normal(size=(steps, batch, units) if return_sequences
                    else (batch, units)).astype(dtype)
     return z, u, h0, mask, g

@@ -11,16 +11,15 @@ if keras.backend.backend() != "torch":
     pytest.skip("the torch backend's kernel", allow_module_level=True)
 
 import torch  # noqa: E402
-
-from keras_rnninit import IndRNN  # noqa: E402
-from keras_rnninit.layers import _fused_torch  # noqa: E402
-from keras_rnninit.layers import _torch_cpu_kernel as kernel  # noqa: E402
-
 from fused_checks import outputs_and_gradients  # noqa: E402
 from indrnn_reference import ACTS  # noqa: E402
 from indrnn_reference import problem  # noqa: E402
 from indrnn_reference import reference  # noqa: E402
 from indrnn_reference import tensor  # noqa: E402
+
+from keras_rnninit import IndRNN  # noqa: E402
+from keras_rnninit.layers import _fused_torch  # noqa: E402
+from keras_rnninit.layers import _torch_cpu_kernel as kernel  # noqa: E402
 
 PATHS = {
     "compiled": (lambda z, u, h0, m, a: kernel.forward(z, u, h0, m, a, True, False),
