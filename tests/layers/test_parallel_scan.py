@@ -324,7 +324,7 @@ def test_parallel_in_float64_has_float64_accuracy(rng):
     """A float64 layer: states within 1e-12 of a float64 NumPy reference,
     and every gradient within 1e-12 of the sequential loop's (a scan that
     rounds through float32 is off by about 1e-7)."""
-    steps, batch, units = 300, 3, 4
+    steps, batch, units = 100, 3, 4
     x = rng.uniform(-1, 1, (batch, steps, F))
     h0 = rng.uniform(-2, 2, (batch, units))
     mask = _mask(batch, steps)
