@@ -42,6 +42,9 @@ docs = [
     # mkdocstrings lays out long signatures with it.
     "ruff>=0.4,<1",
 ]
+# IndRNN's Triton kernel for PyTorch on CUDA (torch's CUDA wheels bring a
+# Triton already); its tests run it in Triton's interpreter on a CPU.
+triton = ["triton>=3.6,<4"]
 test = sorted(
     set(
         ["pytest>=8,<10", "pytest-timeout>=2.3", "nbmake>=1.5,<2"]
@@ -80,6 +83,7 @@ setup(
         "importance": importance,
         "jax": ["jax>=0.4.30,<0.13"],
         "torch": ["torch>=2.4,<2.15"],
+        "triton": triton,
         "notebooks": notebooks,
         "test": test,
         "docs": docs,

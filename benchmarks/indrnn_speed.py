@@ -26,11 +26,17 @@ training step and forward; it says which is faster at each length and
 whether `scan="auto"` (`AUTO_SCAN` in `keras_rnninit/layers/
 _parallel_scan.py`) picks that one.
 
-`--device gpu` times, on the GPU, both scans against `keras.layers.LSTM`
-(cuDNN) at T = 256, 1000, 5000 (batch 128, 512 units), and writes
-`indrnn_speed_<backend>_gpu.*`; without a GPU it stops with one line.
-`--device gpu --allow-cpu` runs that plan on whatever device there is, to
-check it, writing `indrnn_speed_<backend>_gpu_checked_on_<device>.*`.
+`--device gpu` times, on the GPU, forward (`predict_on_batch`) and training
+step (`train_on_batch`: forward, backward, Adam) of IndRNN's fused paths
+against `keras.layers.LSTM` (cuDNN) and `SimpleRNN(relu)`, 1 and 2 layers
+at T = 256, 512, 1024, 2000, 5000, batch 128 and 512 units: the sequential
+scan (on torch twice, as the torch-op loops, `KERAS_RNNINIT_KERNEL=loops`,
+and as the Triton kernel, `KERAS_RNNINIT_KERNEL=triton`) and the parallel
+scan. It writes `indrnn_speed_<backend>_gpu.*`; without a GPU it stops
+with one line. `--device gpu --allow-cpu` runs that plan on whatever
+device there is, to check it, writing
+`indrnn_speed_<backend>_gpu_checked_on_<device>.*` (on torch, the Triton
+rows need `TRITON_INTERPRET=1` there; the tests run it with tiny shapes).
 `--quick` runs every row of the chosen mode at a tenth of its length, one
 round, writes its files to a temporary folder (not the committed results)
 and estimates how long the full run takes on this machine.
@@ -38,10 +44,34 @@ and estimates how long the full run takes on this machine.
     KERAS_BACKEND=torch python benchmarks/indrnn_speed.py
     KERAS_BACKEND=jax python benchmarks/indrnn_speed.py
     KERAS_BACKEND=tensorflow python benchmarks/indrnn_speed.py
-    KERAS_BACKEND=jax python benchmarks/indrnn_speed.py --device gpu
     KERAS_BACKEND=torch python benchmarks/indrnn_speed.py --quick
-    KERAS_BACKEND=torch python benchmarks/indrnn_speed.py --quick \\
-        --device gpu --allow-cpu
+    KERAS_BACKEND=torch TRITON_INTERPRET=1 python benchmarks/indrnn_speed.py \\
+        --device gpu --allow-cpu --quick --batch 4 --units 8
+
+On a GPU machine with PyTorch and JAX (CUDA) but no Keras, such as the
+lent H100 / H200 machines (Python 3.12, torch 2.11, JAX 0.11, Triton 3.6,
+no TensorFlow), carry Keras and the two packages it needs beyond theirs as
+wheels. Here, in the repository root:
+
+    echo /.wheels/ >> .git/info/exclude
+    python3 -m pip download --no-deps --only-binary=:all: \\
+        --python-version 3.12 --implementation cp \\
+        --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \\
+        --platform manylinux2014_x86_64 -d .wheels \\
+        keras==3.15.1 namex==0.1.0 optree==0.20.0
+
+then, there, with `.wheels` carried (the device tool's `carry=[".wheels"]`),
+one command per backend so each stays under 10 minutes:
+
+    bash benchmarks/gpu/run_indrnn_gpu.sh torch -- --quick   # estimate
+    bash benchmarks/gpu/run_indrnn_gpu.sh torch
+    bash benchmarks/gpu/run_indrnn_gpu.sh jax
+
+`run_indrnn_gpu.sh` installs the wheels into /tmp/site, runs
+`indrnn_speed.py --device gpu` on each backend named and copies
+`indrnn_speed_<backend>_gpu.{json,md,png}` to `$OUT`; commit them into
+`benchmarks/results/`, then set `AUTO_SCAN` (`_parallel_scan.py`) and the
+kernel choice (`_kernel_choice.py`) from them.
 
 Writes `benchmarks/results/indrnn_speed_<backend>.{json,md,png}`.
 
@@ -61,6 +91,7 @@ figures of each.
 """
 
 import argparse
+import contextlib
 import gc
 import os
 import sys
@@ -96,16 +127,22 @@ from keras_rnninit.layers import _parallel_scan  # noqa: E402
 from keras_rnninit.layers import deep_indrnn  # noqa: E402
 
 TARGETS = {"train": 8.0, "forward": 10.0, "share_of_ceiling": 0.7}
+# The IndRNN rows of the scan tables, and on torch with --device gpu the
+# kernel each runs (KERAS_RNNINIT_KERNEL): the sequential scan as the
+# torch-op loops and as the Triton kernel.
+INDRNN_KINDS = ("sequential", "triton", "parallel")
+GPU_KERNELS = {"sequential": "loops", "triton": "triton"}
 # --quick divides every length by this.
 QUICK_FACTOR = 10
 
 
 def _recurrent(kind, units, timesteps, return_sequences, name):
     """`kind`: "indrnn" (the scan `"auto"` picks), "sequential" or
-    "parallel" (IndRNN with that scan), "simple_rnn", "lstm" or "dense"
+    "parallel" (IndRNN with that scan), "triton" (the sequential scan, run
+    by the Triton kernel: see `KERNELS`), "simple_rnn", "lstm" or "dense"
     (`Dense(relu)` on every step: no recurrence)."""
-    if kind in ("indrnn", "sequential", "parallel"):
-        scan = "auto" if kind == "indrnn" else kind
+    if kind in ("indrnn", "sequential", "parallel", "triton"):
+        scan = {"indrnn": "auto", "triton": "sequential"}.get(kind, kind)
         return IndRNN(units, timesteps=timesteps, use_fused=True, scan=scan,
                       return_sequences=return_sequences, name=name)
     if kind == "lstm":
@@ -246,15 +283,37 @@ def _repeats(args, timesteps):
     return args.repeats if timesteps <= args.long_from else args.long_repeats
 
 
-def _time(models, inputs, y, repeats):
-    """`{kind: (train seconds, forward seconds)}`, alternating the models."""
+@contextlib.contextmanager
+def _kernel(name):
+    """`KERAS_RNNINIT_KERNEL=name` (torch's IndRNN kernel) while a model
+    runs; `None` leaves the automatic choice."""
+    before = os.environ.get("KERAS_RNNINIT_KERNEL")
+    if name is not None:
+        os.environ["KERAS_RNNINIT_KERNEL"] = name
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("KERAS_RNNINIT_KERNEL", None)
+        else:
+            os.environ["KERAS_RNNINIT_KERNEL"] = before
+
+
+def _time(models, inputs, y, repeats, kernels=None):
+    """`{kind: (train seconds, forward seconds)}`, alternating the models;
+    `kernels`: `{kind: KERAS_RNNINIT_KERNEL value}` while that kind runs."""
     order = list(models)
+    kernels = kernels or {}
+
+    def call(kind, method):
+        with _kernel(kernels.get(kind)):
+            return getattr(models[kind], method)(inputs[kind], *(
+                (y,) if method == "train_on_batch" else ()))
+
     train = _results.time_interleaved(
-        [lambda k=k: models[k].train_on_batch(inputs[k], y) for k in order],
-        repeats)
+        [lambda k=k: call(k, "train_on_batch") for k in order], repeats)
     forward = _results.time_interleaved(
-        [lambda k=k: models[k].predict_on_batch(inputs[k]) for k in order],
-        repeats)
+        [lambda k=k: call(k, "predict_on_batch") for k in order], repeats)
     return {k: (tr, fw) for k, tr, fw in zip(order, train, forward)}
 
 
@@ -326,8 +385,11 @@ def _scan_of(model):
     return None
 
 
-def measure_scans(label, spec, args, kinds):
-    """One row: the train step and forward of each of `kinds`."""
+def measure_scans(label, spec, args, kinds, kernels=None):
+    """One row: the train step and forward of each of `kinds` (`kernels`:
+    see `_time`). The parallel scan is compared with what
+    `scan="sequential"` runs by default: the Triton kernel where "triton"
+    is among `kinds`, else the "sequential" row."""
     start = time.perf_counter()
     spec = dict(spec)
     timesteps = spec.pop("timesteps")
@@ -337,17 +399,22 @@ def measure_scans(label, spec, args, kinds):
     repeats = _repeats(args, timesteps)
     row = {"config": label, "layers": spec["layers"], "timesteps": timesteps,
            "batch": args.batch, "units": args.units, "repeats": repeats}
-    timings = _time(models, {k: x for k in kinds}, y, repeats)
+    timings = _time(models, {k: x for k in kinds}, y, repeats, kernels)
     for kind, (tr, fw) in timings.items():
         row[f"{kind}_train_ms"] = 1e3 * tr
         row[f"{kind}_forward_ms"] = 1e3 * fw
+    default = "triton" if "triton" in kinds else "sequential"
     for metric in ("train", "forward"):
-        row[f"parallel_{metric}_speedup"] = (row[f"sequential_{metric}_ms"]
+        row[f"parallel_{metric}_speedup"] = (row[f"{default}_{metric}_ms"]
                                              / row[f"parallel_{metric}_ms"])
+        if "triton" in kinds:
+            row[f"triton_{metric}_vs_loops"] = (row[f"sequential_{metric}_ms"]
+                                                / row[f"triton_{metric}_ms"])
         if "lstm" in kinds:
-            for scan in ("sequential", "parallel"):
-                row[f"{scan}_{metric}_vs_lstm"] = (row[f"lstm_{metric}_ms"]
-                                                   / row[f"{scan}_{metric}_ms"])
+            for scan in INDRNN_KINDS:
+                if scan in kinds:
+                    row[f"{scan}_{metric}_vs_lstm"] = (
+                        row[f"lstm_{metric}_ms"] / row[f"{scan}_{metric}_ms"])
     row["faster_train"] = ("parallel" if row["parallel_train_speedup"] > 1
                            else "sequential")
     _wall(row, start, timings)
@@ -377,8 +444,9 @@ def _parse(argv):
                "estimate for this machine.")
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu",
                         help="cpu: the rows above on the CPU (a GPU, if any, "
-                             "is hidden); gpu: both scans against cuDNN LSTM "
-                             "on the GPU (default: %(default)s)")
+                             "is hidden); gpu: IndRNN's paths against cuDNN "
+                             "LSTM and SimpleRNN on the GPU (default: "
+                             "%(default)s)")
     parser.add_argument("--length", type=int, default=1000,
                         help="sequence length of the 1-layer rows "
                              "(default: %(default)s)")
@@ -391,7 +459,7 @@ def _parse(argv):
     parser.add_argument("--scan-timesteps", default="100,1000,5000",
                         help="sequence lengths of the parallel-scan rows "
                              "(default: %(default)s)")
-    parser.add_argument("--gpu-timesteps", default="256,1000,5000",
+    parser.add_argument("--gpu-timesteps", default="256,512,1024,2000,5000",
                         help="sequence lengths of the --device gpu rows "
                              "(default: %(default)s)")
     parser.add_argument("--units", type=int, default=None,
@@ -660,15 +728,13 @@ def _print_row(row):
 
 
 def _print_scan_row(row):
-    text = (f"scan: {row['config']:28s} T={row['timesteps']:5d} train "
-            f"seq {row['sequential_train_ms']:8.1f} par "
-            f"{row['parallel_train_ms']:8.1f} ms, forward seq "
-            f"{row['sequential_forward_ms']:7.1f} par "
-            f"{row['parallel_forward_ms']:7.1f} ms")
-    if "lstm_train_ms" in row:
-        text += (f", LSTM train {row['lstm_train_ms']:8.1f} forward "
-                 f"{row['lstm_forward_ms']:7.1f} ms")
-    print(text + f" [{row['wall_s']:.0f} s]", flush=True)
+    kinds = [k for k in INDRNN_KINDS + ("lstm", "simple_rnn")
+             if f"{k}_train_ms" in row]
+    print(f"scan: {row['config']:28s} T={row['timesteps']:5d} train "
+          + " ".join(f"{k} {row[f'{k}_train_ms']:.1f}" for k in kinds)
+          + " ms, forward "
+          + " ".join(f"{k} {row[f'{k}_forward_ms']:.1f}" for k in kinds)
+          + f" ms [{row['wall_s']:.0f} s]", flush=True)
     return row
 
 
@@ -679,15 +745,35 @@ def _scan_table(rows, kinds):
                     for kind in kinds]
         columns.append((f"parallel_{metric}_speedup", f"parallel x {metric}",
                         ".2f"))
+        if "triton" in kinds:
+            columns.append((f"triton_{metric}_vs_loops",
+                            f"triton vs loops {metric} x", ".1f"))
         if "lstm" in kinds:
             columns += [(f"{scan}_{metric}_vs_lstm",
                          f"{scan} vs LSTM {metric} x", ".1f")
-                        for scan in ("sequential", "parallel")]
+                        for scan in INDRNN_KINDS if scan in kinds]
     return _results.markdown_table(rows, columns)
 
 
+def gpu_kinds(backend, device):
+    """The models of the --device gpu rows, and the note on the Triton
+    kernel (torch): measured, or why not."""
+    kinds = ["sequential", "parallel", "lstm", "simple_rnn"]
+    if backend != "torch":
+        return kinds, ""
+    from keras_rnninit.layers import _kernel_choice
+
+    module = _kernel_choice.triton_module()
+    if module is None:
+        return kinds, " The Triton kernel was not measured: Triton is missing."
+    if device != "gpu" and not module.INTERPRETED:
+        return kinds, (" The Triton kernel was not measured: on a CPU it "
+                       "needs TRITON_INTERPRET=1.")
+    return kinds[:1] + ["triton"] + kinds[1:], ""
+
+
 def main_gpu(args):
-    """Both scans against cuDNN LSTM, on the GPU."""
+    """IndRNN's fused paths against cuDNN LSTM and SimpleRNN, on the GPU."""
     backend = keras.backend.backend()
     device = _parallel_scan.device_kind()
     if device != "gpu" and not args.allow_cpu:
@@ -700,38 +786,51 @@ def main_gpu(args):
                                    ("2 layers (adding model)",
                                     dict(layers=2)))
                for t in args.gpu_timesteps]
-    kinds = ["sequential", "parallel", "lstm"]
+    kinds, triton_note = gpu_kinds(backend, device)
+    kernels = GPU_KERNELS if backend == "torch" else None
 
     def measure_row(label, spec):
-        row = measure_scans(label, spec, args, kinds)
+        row = measure_scans(label, spec, args, kinds, kernels)
         row["device"] = device
         return _print_scan_row(row)
 
     rows = _run(configs, measure_row, args)
     table = _scan_table(rows, kinds)
     auto = _auto_scan_lines(rows, backend, device)
+    sequential = (
+        "`scan=\"sequential\"` run as the torch-op loops "
+        "(`KERAS_RNNINIT_KERNEL=loops`, sequential) and as the Triton kernel "
+        "(`KERAS_RNNINIT_KERNEL=triton`, triton), "
+        if backend == "torch" else
+        "`scan=\"sequential\"` (the fused loop, sequential), ")
     notes = (
         f"Device: {device} ({_device_name(backend)}). Batch {args.batch}, "
         f"{args.units} units, Adam, adding shapes (2 input features, "
         "`Dense(1)`, MSE), 1 layer returning its last state and 2 layers. "
-        "IndRNN with `scan=\"sequential\"` (the fused loop) and "
-        "`scan=\"parallel\"` (the exact associative scan) against "
-        "`keras.layers.LSTM` with its defaults, which runs cuDNN on a GPU. "
+        "train: one `train_on_batch` (forward, backward and the Adam "
+        "update); forward: one `predict_on_batch`. IndRNN with "
+        + sequential +
+        "and `scan=\"parallel\"` (the exact associative scan, parallel), "
+        "against `keras.layers.LSTM` with its defaults (cuDNN on a GPU) and "
+        "`keras.layers.SimpleRNN(activation=\"relu\")`." + triton_note + " "
         f"Medians of {args.repeats} rounds ({args.long_repeats} when "
         f"T > {args.long_from}) that alternate the models, after two warm-up "
-        "calls. parallel x: sequential time over parallel time; vs LSTM: "
-        "LSTM time over IndRNN time. `scan=\"auto\"` reads the faster scan "
-        "from these rows (`AUTO_SCAN` in `keras_rnninit/layers/"
-        "_parallel_scan.py`). " + " ".join(auto)
+        "calls. parallel x: the time of what `scan=\"sequential\"` runs by "
+        "default (the Triton kernel on torch) over the parallel scan's; "
+        "triton vs loops: loops time over Triton time; vs LSTM: LSTM time "
+        "over IndRNN time. `scan=\"auto\"` reads the faster scan from these "
+        "rows (`AUTO_SCAN` in `keras_rnninit/layers/_parallel_scan.py`). "
+        + " ".join(auto)
     )
     suffix = "" if device == "gpu" else f"_checked_on_{device}"
     name = f"indrnn_speed_{backend}_gpu{suffix}" + (
         "_quick" if args.quick else "")
-    payload = {"settings": _settings(args), "device": device, "rows": rows}
+    payload = {"settings": _settings(args), "device": device, "kinds": kinds,
+               "rows": rows}
     paths = _results.write(
         name, payload, table,
-        f"IndRNN scans vs cuDNN LSTM ({backend}, {device})", notes)
-    _plot_gpu(rows, name, backend, device)
+        f"IndRNN vs cuDNN LSTM and SimpleRNN ({backend}, {device})", notes)
+    _plot_gpu(rows, name, backend, device, kinds)
     print(table)
     print("\n".join(auto))
     _print_estimate(rows, args, time.perf_counter() - start)
@@ -795,7 +894,7 @@ def _plot(rows, scan_rows, name, backend):
 def _plot_scans(ax, rows, kinds, title):
     for config in dict.fromkeys(r["config"] for r in rows):
         mine = [r for r in rows if r["config"] == config]
-        for kind, style in zip(kinds, ("-o", "--s", ":^")):
+        for kind, style in zip(kinds, ("-o", "--s", ":^", "-.v", "-x")):
             ax.plot([r["timesteps"] for r in mine],
                     [r[f"{kind}_train_ms"] for r in mine], style,
                     label=f"{kind}, {config}")
@@ -807,9 +906,9 @@ def _plot_scans(ax, rows, kinds, title):
     ax.legend(fontsize=7)
 
 
-def _plot_gpu(rows, name, backend, device):
+def _plot_gpu(rows, name, backend, device, kinds):
     fig = _figure(6)
-    _plot_scans(fig.subplots(1, 1), rows, ["sequential", "parallel", "lstm"],
+    _plot_scans(fig.subplots(1, 1), rows, kinds,
                 f"train step, {backend}, {device}")
     fig.tight_layout()
     fig.savefig(os.path.join(_results.RESULTS_DIR, name + ".png"), dpi=100)

@@ -73,6 +73,9 @@ def backend_module():
 def _project(x, kernel):
     """`x @ kernel` over all steps."""
     features = kernel.shape[0]
+    if keras.backend.backend() == "torch":
+        # Keras 3.15's torch `ops.matmul` computes float64 in float32.
+        return x @ kernel
     if keras.backend.backend() == "jax" and features <= FEW_FEATURES:
         # XLA's CPU dot is slow for a contraction over a few features (e.g.
         # pixel MNIST's one): broadcast products fuse with their consumer.

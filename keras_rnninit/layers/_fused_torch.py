@@ -3,10 +3,12 @@
 Each recurrence is one `torch.autograd.Function` with a hand-written
 backward. On a CPU, IndRNN's forward and backward loops run compiled C
 (`_torch_cpu_kernel`, built on first use with the system's C compiler) for
-float32 and float64; elsewhere (a GPU, other dtypes, no C compiler), and
-for Clockwork, they are Python loops over time of two or three in-place
-torch ops a step on `(batch, units)` slices (views from `unbind`, written
-with `out=`). Autograd records nothing per step, and stores one
+float32 and float64; on CUDA, one Triton kernel launch each
+(`_triton_indrnn`); `_kernel_choice` picks by device, or as
+`KERAS_RNNINIT_KERNEL` forces. Elsewhere (other dtypes, no C compiler, no
+Triton), and for Clockwork, they are Python loops over time of two or three
+in-place torch ops a step on `(batch, units)` slices (views from `unbind`,
+written with `out=`). Autograd records nothing per step, and stores one
 `(batch, steps, units)` tensor, the states. The loops
 are hidden from `torch.compile` (a graph break), so a model compiled with
 `jit_compile=True` runs them eagerly instead of unrolling T steps.
@@ -50,6 +52,7 @@ import contextlib
 
 import torch
 
+from keras_rnninit.layers import _kernel_choice as kernel_choice
 from keras_rnninit.layers import _torch_cpu_kernel as cpu_kernel
 
 _no_compile = getattr(torch.compiler, "disable", lambda fn: fn)
@@ -182,19 +185,49 @@ def _indrnn_backward(g, hs, u, h0, mask, activation, return_sequences):
     return dz, du.sum(0).to(u.dtype), dh
 
 
+def _loops_forward(z, u, h0, mask, activation, save, in_place):
+    with _flushing_subnormals(z):
+        return _indrnn_forward(z, u, h0, mask, activation, save, in_place)
+
+
+def _loops_backward(g, hs, u, h0, mask, activation, return_sequences):
+    with _flushing_subnormals(hs):
+        return _indrnn_backward(g.contiguous(), hs, u, h0, mask, activation,
+                                return_sequences)
+
+
+def _kernel(name):
+    """`(forward, backward)` of a `_kernel_choice.KERNELS` name."""
+    if name == "c":
+        return cpu_kernel.forward, cpu_kernel.backward
+    if name == "triton":
+        module = kernel_choice.triton_module()
+        return module.forward, module.backward
+    return _loops_forward, _loops_backward
+
+
+def _run(ctx, step, *args):
+    """Step 0 (forward) or 1 (backward) of the kernel `ctx.kernel`; a Triton
+    kernel that fails (to compile, say) hands over to the loops, or raises
+    if it was forced (`_kernel_choice.triton_failed`)."""
+    try:
+        return _kernel(ctx.kernel)[step](*args)
+    except torch.cuda.OutOfMemoryError:
+        raise
+    except Exception as error:
+        if ctx.kernel != "triton":
+            raise
+        ctx.kernel = kernel_choice.triton_failed(error)
+        return _kernel(ctx.kernel)[step](*args)
+
+
 class _IndRNN(torch.autograd.Function):
     @staticmethod
     def forward(ctx, z, u, h0, mask, activation, return_sequences, owns_z):
         # `owns_z`: `z` is this layer's own projection, read by nothing else.
         save = return_sequences or any(ctx.needs_input_grad[:3])
-        ctx.native = cpu_kernel.supports(z, u, h0, activation)
-        if ctx.native:
-            hs, h_last = cpu_kernel.forward(z, u, h0, mask, activation, save,
-                                            in_place=owns_z)
-        else:
-            with _flushing_subnormals(z):
-                hs, h_last = _indrnn_forward(z, u, h0, mask, activation, save,
-                                             in_place=owns_z)
+        ctx.kernel = kernel_choice.choose(z, u, h0, activation)
+        hs, h_last = _run(ctx, 0, z, u, h0, mask, activation, save, owns_z)
         ctx.activation = activation
         ctx.return_sequences = return_sequences
         if save:
@@ -204,15 +237,10 @@ class _IndRNN(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         hs, u, h0, mask = ctx.saved_tensors
-        if ctx.native and g.dtype == hs.dtype:
-            dz, du, dh0 = cpu_kernel.backward(
-                g, hs, u, h0, mask, ctx.activation, ctx.return_sequences)
-        else:
-            with _flushing_subnormals(hs):
-                dz, du, dh0 = _indrnn_backward(
-                    g.contiguous(), hs, u, h0, mask, ctx.activation,
-                    ctx.return_sequences,
-                )
+        if ctx.kernel == "c" and g.dtype != hs.dtype:
+            ctx.kernel = "loops"
+        dz, du, dh0 = _run(ctx, 1, g, hs, u, h0, mask, ctx.activation,
+                           ctx.return_sequences)
         return dz, du, dh0, None, None, None, None
 
 

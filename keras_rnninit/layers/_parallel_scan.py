@@ -32,13 +32,14 @@ Autodiff through the forward scan would store every level of the scan and
 differentiate through the infinite bounds (`0 * inf`); the hand-written one
 keeps only the states.
 
-Backend notes (Keras 3.15): on torch, Keras's scan builds its interleaving
-buffers with `torch.zeros(shape)`, on the default device and in float32;
-the scan runs here inside `torch.device(...)` of its inputs, in float32 or
-wider.
+Backend notes (Keras 3.15): a float64 scan stays float64. On TensorFlow
+and torch the scan is this module's odd-even recursion (`_odd_even_scan`),
+in the maps' dtype and device (Keras's torch scan interleaves into float32
+buffers), and minima and maxima are written with `ops.where` (`_lower`,
+`_upper`): torch's `ops.minimum` and `ops.maximum` compute float64 in
+float32.
 """
 
-import contextlib
 import functools
 
 import keras
@@ -115,6 +116,23 @@ def slope(base, count, alive=None):
     return result if alive is None else result * alive
 
 
+def _lower(a, b):
+    """`minimum(a, b)` in their dtype: Keras 3.15's torch `ops.minimum` and
+    `ops.maximum` compute float64 tensors in float32 (its `result_type` of
+    two torch dtypes is float32)."""
+    return ops.where(b < a, b, a)
+
+
+def _upper(a, b):
+    """`maximum(a, b)` in their dtype (see `_lower`)."""
+    return ops.where(b > a, b, a)
+
+
+def _clamp(x, low, high):
+    """`min(max(x, low), high)`, elementwise, in the dtype of `x`."""
+    return _lower(_upper(x, low), high)
+
+
 def _times(a, bound):
     """`a * bound` with `0 * inf = 0` (a constant map ignores its input's
     bounds)."""
@@ -143,8 +161,8 @@ def compose(first, second, base):
         p = _times(a2, first["lo"]) + b2
         q = _times(a2, first["hi"]) + b2
         lo2, hi2 = second["lo"], second["hi"]
-        result["lo"] = ops.minimum(ops.maximum(ops.minimum(p, q), lo2), hi2)
-        result["hi"] = ops.minimum(ops.maximum(ops.maximum(p, q), lo2), hi2)
+        result["lo"] = _clamp(_lower(p, q), lo2, hi2)
+        result["hi"] = _clamp(_upper(p, q), lo2, hi2)
     return result
 
 
@@ -153,32 +171,26 @@ def _scan(maps, base, reverse=False):
     def fn(first, second):
         return compose(first, second, base)
 
-    backend = keras.backend.backend()
     steps = maps["b"].shape[1]
-    if backend == "tensorflow" and steps is not None:
+    if keras.backend.backend() in ("tensorflow", "torch") and steps is not None:
         if reverse:
             maps = {k: ops.flip(v, axis=1) for k, v in maps.items()}
         scanned = _odd_even_scan(fn, maps, steps)
         if reverse:
             scanned = {k: ops.flip(v, axis=1) for k, v in scanned.items()}
         return scanned
-    context = contextlib.nullcontext()
-    if backend == "torch":
-        import torch
-
-        context = torch.device(maps["b"].device)
-    with context:
-        scanned = ops.associative_scan(fn, maps, reverse=reverse, axis=1)
-    # TensorFlow's scan loses the static shapes (a `tf.cond` per level).
+    scanned = ops.associative_scan(fn, maps, reverse=reverse, axis=1)
     return {key: ops.reshape(scanned[key], ops.shape(maps[key]))
             for key in scanned}
 
 
 def _odd_even_scan(fn, maps, steps):
     """The odd-even recursion of `keras.ops.associative_scan` (axis 1) with
-    Python conditionals on the known length: Keras's TensorFlow version
-    interleaves under a `tf.cond` whose other branch has mismatched shapes,
-    and XLA (`jit_compile=True`) compiles both branches and fails."""
+    Python conditionals on the known length, in the maps' own dtype and
+    device. Keras's TensorFlow version interleaves under a `tf.cond` whose
+    other branch has mismatched shapes, and XLA (`jit_compile=True`)
+    compiles both branches and fails; its torch version interleaves into
+    `torch.zeros(shape)` buffers, float32 on the default device."""
     if steps < 2:
         return maps
 
@@ -218,7 +230,7 @@ def _states(z, u, h0, mask, clamp):
         hi = ops.where(keep, hi, ops.full_like(hi, float("inf")))
     maps = _scan({"n": n, "b": b, "lo": lo, "hi": hi}, base)
     h = slope(base, maps["n"]) * ops.expand_dims(h0, 1) + maps["b"]
-    return ops.minimum(ops.maximum(h, maps["lo"]), maps["hi"])
+    return _clamp(h, maps["lo"], maps["hi"])
 
 
 def _inside(hs, clamp):
