@@ -1,9 +1,11 @@
 """`rnninit-tune --help` and `rnninit-train --help` answer without importing
-Keras or a backend, and list exactly what the registries hold."""
+Keras or a backend, and list exactly what the registries hold; every usage
+error comes within a second, before any backend is imported."""
 
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -49,3 +51,47 @@ assert catalog.STRATEGIES == strategy.STRATEGIES
     out = subprocess.run([sys.executable, "-c", code], env=subprocess_env,
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
+
+
+CASES = [
+    ("tune", ["--threshold", "-1"],
+     "--threshold: The threshold -1 can never be reached: val_mse is never below "
+     "0. Choose a reachable threshold (or keep it with --force)."),
+    ("tune", ["--task", "copy", "--threshold", "1.5"],
+     "--threshold: The threshold 1.5 can never be reached: val_accuracy is never "
+     "above 1. Choose a reachable threshold (or keep it with --force)."),
+    ("tune", ["--model", "nomodule:make_model", "--data", "nomodule:data",
+              "--threshold", "0.1"],
+     "--model: no module named 'nomodule' in the current directory or on the "
+     "Python path."),
+    ("tune", ["--model", "missing.py:make_model", "--data", "missing.py:data",
+              "--threshold", "0.1"], "--model: no file 'missing.py'."),
+    ("tune", ["--lerning-rates", "3"],
+     "unrecognized arguments: --lerning-rates 3 (did you mean --learning-rates?)"),
+    ("tune", ["--seeds", "0"], "argument --seeds: expected an integer >= 1, got '0'"),
+    ("tune", ["--families", "irnn,lstn"],
+     "--families: unknown family 'lstn': did you mean 'lstm'?"),
+    ("train", ["--task", "adding", "--famly", "irnn"],
+     "the following arguments are required: --family (--famly: did you mean "
+     "--family?)"),
+    ("train", ["--task", "adding", "--family", "irnn", "--epochs", "-1"],
+     "argument --epochs: expected an integer >= 0, got '-1'"),
+]
+
+
+@pytest.mark.parametrize("entry, args, message", CASES)
+def test_a_usage_error_is_one_line_within_a_second(entry, args, message, tmp_path,
+                                                   subprocess_env):
+    # Every usage error: one line and the --help pointer, exit 2, before any
+    # backend is imported; a misspelled flag gets the closest one, and a
+    # hint names the flag it means.
+    code = PROBE.format(prog=f"rnninit-{entry}", args=args, entry=entry, heavy=HEAVY)
+    start = time.monotonic()
+    out = subprocess.run([sys.executable, "-c", code], env=subprocess_env,
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    took = time.monotonic() - start
+    *lines, probe = out.stderr.strip().splitlines()
+    assert json.loads(probe) == {"code": 2, "loaded": []}, out.stderr
+    assert lines[0].startswith(f"rnninit-{entry}: error: {message}"), lines
+    assert lines[1:] == [f"Try 'rnninit-{entry} --help' for the flags."], lines
+    assert took < 1.0, f"{took:.2f} s"

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 
 import keras
@@ -134,14 +135,29 @@ def test_the_reproduction_stops_in_its_first_seconds(tmp_path, subprocess_env):
         assert "Traceback" not in err and "Exception ignored" not in err, err[-2000:]
 
 
-def test_a_signal_in_a_garbage_collection_callback_is_delivered_again():
-    # Python prints and drops an exception raised in a gc callback; the
-    # handler delivers the signal again instead, outside the callback.
-    code = """
-import gc, os, signal, sys, time
+def interrupted(code):
+    """What `code` prints, run after `handle_signals` in a fresh process:
+    "interrupted" if a KeyboardInterrupt reached it within 5 s."""
+    out = subprocess.run([sys.executable, "-c", f"""
+import gc, os, signal, time
 import keras_rnninit_cli
 _interrupts = keras_rnninit_cli._standalone("keras_rnninit._interrupts")
 _interrupts.handle_signals()
+try:
+{textwrap.indent(code, "    ")}
+    time.sleep(5)
+    print("not interrupted")
+except KeyboardInterrupt:
+    print("interrupted")
+"""], capture_output=True, text=True, timeout=60)
+    assert "Exception ignored" not in out.stderr, out.stderr
+    return out.stdout.strip()
+
+
+def test_a_signal_in_a_garbage_collection_callback_is_delivered_again():
+    # Python prints and drops an exception raised in a gc callback; the
+    # handler delivers the signal again instead, outside the callback.
+    assert interrupted("""
 def callback(phase, info):
     if phase == "start" and not getattr(callback, "sent", False):
         callback.sent = True
@@ -149,38 +165,16 @@ def callback(phase, info):
         for _ in range(1000):  # the handler runs here, inside the callback
             pass
 gc.callbacks.append(callback)
-try:
-    gc.collect()
-    time.sleep(5)
-    print("not interrupted")
-except KeyboardInterrupt:
-    print("interrupted")
-"""
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                         text=True, timeout=60)
-    assert out.stdout.strip() == "interrupted", out.stdout + out.stderr
-    assert "Exception ignored" not in out.stderr, out.stderr
+gc.collect()
+""") == "interrupted"
 
 
 def test_an_interrupt_raised_in_a_finalizer_is_delivered_again():
-    code = """
-import os, signal, time
-import keras_rnninit_cli
-_interrupts = keras_rnninit_cli._standalone("keras_rnninit._interrupts")
-_interrupts.handle_signals()
+    assert interrupted("""
 class Resource:
     def __del__(self):
         os.kill(os.getpid(), signal.SIGINT)
         for _ in range(1000):
             pass
-try:
-    Resource()
-    time.sleep(5)
-    print("not interrupted")
-except KeyboardInterrupt:
-    print("interrupted")
-"""
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                         text=True, timeout=60)
-    assert out.stdout.strip() == "interrupted", out.stdout + out.stderr
-    assert "Exception ignored" not in out.stderr, out.stderr
+Resource()
+""") == "interrupted"
