@@ -86,6 +86,18 @@ def connectivity_mask(periods, module_size):
     return (module_period[:, None] >= module_period[None, :]).astype("float32")
 
 
+def prefix_lengths(active):
+    """`(steps,)` int32: how many modules, from the fastest, each step
+    computes so as to cover every active one of `active`
+    `(batch, steps, modules)` (booleans), in any sample of the batch.
+
+    With periods that each divide the next (1, 2, 4, ...), the active
+    modules at a step are exactly the first `k`: nothing idle is computed.
+    """
+    position = ops.arange(1, active.shape[-1] + 1, dtype="int32")
+    return ops.max(ops.where(active, position, 0), axis=(0, 2))
+
+
 class _MaskedInitializer:
     """Draws the wrapped initializer's matrix, then zeroes forbidden blocks."""
 
@@ -537,14 +549,15 @@ class Clockwork(FusedRNN):
         start = ops.cast(ops.round(ops.stop_gradient(clock0)), "int32")
         clock = ops.expand_dims(start + ticks, -1)
         periods = ops.convert_to_tensor(cell.periods, dtype="int32")
-        active = ops.cast(ops.equal(ops.mod(clock, periods), 0), z.dtype)
+        active = ops.equal(ops.mod(clock, periods), 0)
         if mask is not None:
-            active = active * ops.expand_dims(mask, -1)
-        result = backend_module().clockwork(
+            active = ops.logical_and(active, ops.expand_dims(mask > 0, -1))
+        result = backend_module("clockwork").clockwork(
             z,
             cell.masked_recurrent_kernel(z.dtype),
             h0,
-            active,
+            ops.cast(active, z.dtype),
+            prefix_lengths(active),
             activation,
             self.return_sequences,
             training,
