@@ -26,30 +26,25 @@ def _switch(index, branch, num_modules, *operands):
     )
 
 
-def _head_active(active, t, k, module_size):
-    """`(batch, k * module_size)` 0/1: the first `k` modules' units."""
-    return jnp.repeat(_step_of(active, t)[:, :k], module_size, axis=1)
-
-
 def _forward(z, w, h0, active, prefix, activation, save):
     num_modules = active.shape[-1]
     module_size = w.shape[0] // num_modules
 
     def branch(k):
-        def step(t, h):
+        def step(z_t, a_t, h):
             if k == 0:
                 return h
             cols = k * module_size
-            z_t = lax.dynamic_slice_in_dim(_step_of(z, t), 0, cols, axis=1)
-            new = activate(activation, z_t + h @ w[:, :cols])
-            a = _head_active(active, t, k, module_size)
+            new = activate(activation, z_t[:, :cols] + h @ w[:, :cols])
+            a = jnp.repeat(a_t[:, :k], module_size, axis=1)
             return h.at[:, :cols].set(jnp.where(a > 0, new, h[:, :cols]))
 
         return step
 
     def body(t, carry):
         h, out = carry
-        h = _switch(prefix[t], branch, num_modules, t, h)
+        h = _switch(prefix[t], branch, num_modules, _step_of(z, t),
+                    _step_of(active, t), h)
         if save:
             out = _write(out, h, t)
         return h, out
@@ -81,14 +76,13 @@ def _clockwork_bwd(activation, return_sequences, residuals, g):
     module_size = w.shape[0] // num_modules
 
     def branch(k):
-        def step(t, dh):
+        def step(h_t, a_t, dh):
             if k == 0:
                 return dh, jnp.zeros_like(dh)
             cols = k * module_size
-            a = _head_active(active, t, k, module_size)
-            h_t = lax.dynamic_slice_in_dim(_step_of(hs, t), 0, cols, axis=1)
+            a = jnp.repeat(a_t[:, :k], module_size, axis=1)
             head = dh[:, :cols]
-            dz = a * head * derivative_from_output(activation, h_t)
+            dz = a * head * derivative_from_output(activation, h_t[:, :cols])
             dh = dh.at[:, :cols].set((1 - a) * head) + dz @ w[:, :cols].T
             return dh, jnp.zeros_like(dh).at[:, :cols].set(dz)
 
@@ -97,7 +91,8 @@ def _clockwork_bwd(activation, return_sequences, residuals, g):
     def body(t, carry):
         c, out = carry
         dh = c + _step_of(g, t) if return_sequences else c
-        c, dz = _switch(prefix[t], branch, num_modules, t, dh)
+        c, dz = _switch(prefix[t], branch, num_modules, _step_of(hs, t),
+                        _step_of(active, t), dh)
         return c, _write(out, dz, t)
 
     carry = (jnp.zeros_like(h0) if return_sequences else g, jnp.zeros_like(hs))

@@ -134,7 +134,7 @@ class FusedRNN(keras.layers.RNN):
 
     def _fused_loop(self, sequences, initial_state, mask, training):
         cell = self.cell
-        dtype = cell.compute_dtype
+        dtype = cell.dtype_policy.compute_dtype
         x = ops.cast(sequences, dtype)
         if training and cell.dropout:
             x = x * ops.expand_dims(cell.get_dropout_mask(x[:, 0, :]), 1)
@@ -143,7 +143,8 @@ class FusedRNN(keras.layers.RNN):
         if self.go_backwards:
             x = ops.flip(x, axis=1)
             mask = None if mask is None else ops.flip(mask, axis=1)
-        states = [ops.cast(s, dtype) for s in keras.tree.flatten(initial_state)]
+        # Keras's RNN has cast the states to the cell's `compute_dtype`.
+        states = keras.tree.flatten(initial_state)
         result, new_states = self._fused_recurrence(
             x,
             states,
@@ -186,7 +187,7 @@ class FusedRNN(keras.layers.RNN):
 
     def _input_projection(self, x):
         """`z = x W + b` for all steps, in the compute dtype."""
-        dtype = self.cell.compute_dtype
+        dtype = self.cell.dtype_policy.compute_dtype
         z = _project(x, ops.cast(self.cell.kernel, dtype))
         if self.cell.bias is not None:
             z = z + ops.cast(self.cell.bias, dtype)
