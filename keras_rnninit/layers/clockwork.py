@@ -159,9 +159,12 @@ class ClockworkCell(keras.layers.Layer, DropoutRNNCell):
     after any update and in saved models).
 
     The step counter travels in the cell state as a second state tensor of
-    shape `(batch, 1)`, kept modulo the least common multiple of the periods,
-    so that a `stateful=True` layer continues the clock across batches and a
-    masked step leaves it unchanged.
+    shape `(batch, 1)`, kept modulo the least common multiple of the periods
+    (at most 2**24), so that a `stateful=True` layer continues the clock
+    across batches and a masked step leaves it unchanged. It is float32
+    under any dtype policy (bfloat16 stops counting at 256): the cell's
+    `compute_dtype`, to which Keras's RNN casts the states, is float32 at
+    least, while its arithmetic runs in the policy's compute dtype.
 
     Args:
         units: Positive integer, total number of hidden units; must be
@@ -426,17 +429,19 @@ class Clockwork(FusedRNN):
     feeds module `i` only if `T_j >= T_i`. See `ClockworkCell` for the
     equations; the step counter is the layer's second state.
 
-    On the TensorFlow and JAX backends, when the activation is `tanh`,
-    `relu`, `sigmoid` or linear and there is no recurrent dropout in
-    training, the layer runs a fused loop: the input projection `W_I x + b`
-    for all steps in one matmul, then a compiled loop (XLA on TensorFlow, a
-    JAX loop on JAX) with a hand-written backward pass. Each step computes
-    every module and keeps the idle ones' states: on CPU that is faster
-    than computing only the active ones. The fused loop covers stacked
-    layers, `return_sequences`, `go_backwards`, `Bidirectional`, initial
-    states, `stateful`, mixed precision and masks. Otherwise (and on the
-    torch backend) it runs the cell in `keras.layers.RNN`'s generic loop;
-    both give the same results.
+    When the activation is `tanh`, `relu`, `sigmoid` or linear and there is
+    no recurrent dropout in training, the layer runs a fused loop: the input
+    projection `W_I x + b` for all steps in one matmul, then a loop (XLA on
+    TensorFlow and JAX, eager torch ops on PyTorch) with a hand-written
+    backward pass that computes only the modules that update: step `t`
+    computes the first `k_t` modules, `k_t` the fewest, counted from the
+    fastest, that cover every active module in the batch. With periods that
+    each divide the next (1, 2, 4, ...) that is exactly the active modules;
+    with others, idle modules below the slowest active one are computed and
+    discarded. The fused loop covers stacked layers, `return_sequences`,
+    `go_backwards`, `Bidirectional`, initial states, `stateful`, mixed
+    precision and masks. Otherwise it runs the cell in `keras.layers.RNN`'s
+    generic loop; both give the same results.
 
     Args:
         units: Positive integer, total number of hidden units; must be
@@ -463,7 +468,7 @@ class Clockwork(FusedRNN):
             state to drop.
         return_sequences: Boolean, whether to return the full sequence.
         return_state: Boolean, whether to return the last states
-            (`h` and the step counter) in addition to the output.
+            (`h` and the step counter, float32) in addition to the output.
         go_backwards: Boolean, whether to process the sequence backwards.
         stateful: Boolean, whether the last states of a batch are the
             initial states of the next one (the clock continues).
