@@ -30,15 +30,17 @@ def _kernels(activation, return_sequences, module_size, num_modules):
     def forward(save):
         def run(z, w, h0, active, prefix):
             def body(t, h, out):
+                z_t, a_t = z[:, t], active[:, t]
+
                 def branch(k):
                     def step():
                         if k == 0:
                             return h
                         cols = k * module_size
                         new = activate(
-                            activation, z[:, t, :cols] + h @ w[:, :cols]
+                            activation, z_t[:, :cols] + h @ w[:, :cols]
                         )
-                        a = tf.repeat(active[:, t, :k], module_size, axis=1)
+                        a = tf.repeat(a_t[:, :k], module_size, axis=1)
                         head = tf.where(a > 0, new, h[:, :cols])
                         return tf.concat([head, h[:, cols:]], axis=1)
 
@@ -59,20 +61,22 @@ def _kernels(activation, return_sequences, module_size, num_modules):
         # and dh_t passes through.
         def body(t, c, out):
             dh = c + g[:, t] if return_sequences else c
+            h_t, a_t = hs[:, t], active[:, t]
 
             def branch(k):
                 def step():
                     if k == 0:
                         return dh, tf.zeros_like(dh)
                     cols = k * module_size
-                    a = tf.repeat(active[:, t, :k], module_size, axis=1)
+                    a = tf.repeat(a_t[:, :k], module_size, axis=1)
                     head = dh[:, :cols]
                     dz = a * head * derivative_from_output(
-                        activation, hs[:, t, :cols]
+                        activation, h_t[:, :cols]
                     )
                     kept = tf.concat([(1 - a) * head, dh[:, cols:]], axis=1)
-                    dz = tf.pad(dz, [[0, 0], [0, tf.shape(dh)[1] - cols]])
-                    return kept + dz[:, :cols] @ tf.transpose(w[:, :cols]), dz
+                    back = tf.matmul(dz, w[:, :cols], transpose_b=True)
+                    rest = tf.zeros_like(dh[:, cols:])
+                    return kept + back, tf.concat([dz, rest], axis=1)
 
                 return step
 
