@@ -69,37 +69,38 @@ def _clockwork_fwd(z, w, h0, active, prefix, activation, return_sequences):
 def _clockwork_bwd(activation, return_sequences, residuals, g):
     # On the computed units: dz_t = a_t dh_t act'(z_t),
     # dh_{t-1} = g_{t-1} + dz_t W^T + (1 - a_t) dh_t; elsewhere dz_t = 0 and
-    # dh_t passes through. dW = sum_t h_{t-1}^T dz_t, one matmul after the
-    # loop.
+    # dh_t passes through. dW = sum_t h_{t-1}^T dz_t over the computed
+    # columns, accumulated in the loop (measured faster than one matmul over
+    # every column after it).
     hs, w, h0, active, prefix = residuals
     num_modules = active.shape[-1]
     module_size = w.shape[0] // num_modules
 
     def branch(k):
-        def step(h_t, a_t, dh):
+        def step(h_t, h_prev, a_t, dh, dw):
             if k == 0:
-                return dh, jnp.zeros_like(dh)
+                return dh, jnp.zeros_like(dh), dw
             cols = k * module_size
             a = jnp.repeat(a_t[:, :k], module_size, axis=1)
             head = dh[:, :cols]
             dz = a * head * derivative_from_output(activation, h_t[:, :cols])
             dh = dh.at[:, :cols].set((1 - a) * head) + dz @ w[:, :cols].T
-            return dh, jnp.zeros_like(dh).at[:, :cols].set(dz)
+            dw = dw.at[:, :cols].add(h_prev.T @ dz)
+            return dh, jnp.zeros_like(dh).at[:, :cols].set(dz), dw
 
         return step
 
     def body(t, carry):
-        c, out = carry
+        c, dw, out = carry
         dh = c + _step_of(g, t) if return_sequences else c
-        c, dz = _switch(prefix[t], branch, num_modules, _step_of(hs, t),
-                        _step_of(active, t), dh)
-        return c, _write(out, dz, t)
+        h_prev = jnp.where(t > 0, _step_of(hs, jnp.maximum(t - 1, 0)), h0)
+        c, dz, dw = _switch(prefix[t], branch, num_modules, _step_of(hs, t),
+                            h_prev, _step_of(active, t), dh, dw)
+        return c, dw, _write(out, dz, t)
 
-    carry = (jnp.zeros_like(h0) if return_sequences else g, jnp.zeros_like(hs))
-    dh0, dz = _loop(hs.shape[1], body, carry, reverse=True)
-    units = w.shape[0]
-    h_prev = jnp.concatenate([h0[:, None], hs[:, :-1]], axis=1)
-    dw = h_prev.reshape(-1, units).T @ dz.reshape(-1, units)
+    carry = (jnp.zeros_like(h0) if return_sequences else g, jnp.zeros_like(w),
+             jnp.zeros_like(hs))
+    dh0, dw, dz = _loop(hs.shape[1], body, carry, reverse=True)
     return dz, dw, dh0, None, None
 
 
