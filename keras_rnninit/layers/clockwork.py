@@ -575,6 +575,17 @@ class Clockwork(FusedRNN):
             if initial_state is not None:
                 start = initial_state[1]
             elif self.stateful:  # a copy: the call moves the state
+                stored = keras.backend.standardize_dtype(
+                    self.states[1].value.dtype
+                )
+                if stored not in ("float32", "float64"):
+                    raise ValueError(
+                        "A stateful Clockwork keeps its step counter in a "
+                        "variable of the layer's variable dtype, which "
+                        "must be float32 or float64 to count exactly: use "
+                        "a mixed policy (e.g. 'mixed_bfloat16'). Received: "
+                        f"dtype={self.dtype_policy.name!r}"
+                    )
                 start = ops.copy(self.states[1].value)
             else:
                 start = ops.zeros((ops.shape(sequences)[0], 1), "float32")
