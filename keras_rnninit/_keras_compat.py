@@ -46,6 +46,18 @@ def cell_takes_training(cell):
     return getattr(cell, "_call_has_training_arg", False)
 
 
+def no_autocast():
+    """A context in which float variables read as their own dtype.
+
+    Inside a mixed-precision layer's call, Keras reads variables cast to the
+    compute dtype, and on torch `variable.assign` writes into that cast
+    copy, so the write is lost (a stateful RNN's states stay at zero).
+    """
+    from keras.src.backend import AutocastScope
+
+    return AutocastScope(None)
+
+
 def own_variables(layer):
     """The variables a layer created itself (not its sublayers'), in the
     order Keras saves them."""

@@ -39,12 +39,15 @@ class NormalizedMSE(keras.metrics.Metric):
 
     def __init__(self, name="nmse", dtype=None):
         super().__init__(name=name, dtype=dtype)
-        self.count = self._sum("count")
-        self.squared_error = self._sum("squared_error")
-        self.target_sum = self._sum("target_sum")
-        self.target_square_sum = self._sum("target_square_sum")
+        self.count = self._scalar("count")
+        self.squared_error = self._scalar("squared_error")
+        # The targets' mean and sum of squared deviations from it, merged
+        # batch by batch (Chan et al.): `E[y^2] - mean^2` from running sums
+        # cancels when the mean is large against the spread.
+        self.target_mean = self._scalar("target_mean")
+        self.target_deviation = self._scalar("target_deviation")
 
-    def _sum(self, name):
+    def _scalar(self, name):
         return self.add_variable(
             shape=(), initializer="zeros", dtype=self.dtype, name=name
         )
@@ -62,15 +65,21 @@ class NormalizedMSE(keras.metrics.Metric):
             while len(weight.shape) < len(y_true.shape):
                 weight = ops.expand_dims(weight, -1)
             weight = ops.broadcast_to(weight, ops.shape(y_true))
-        self.count.assign_add(ops.sum(weight))
+        count = ops.sum(weight)
+        mean = ops.divide_no_nan(ops.sum(weight * y_true), count)
+        deviation = ops.sum(weight * ops.square(y_true - mean))
+        total = self.count + count
+        delta = mean - self.target_mean
+        share = ops.divide_no_nan(count, total)
+        self.target_deviation.assign_add(
+            deviation + ops.square(delta) * self.count * share
+        )
+        self.target_mean.assign_add(delta * share)
+        self.count.assign(total)
         self.squared_error.assign_add(ops.sum(weight * ops.square(y_true - y_pred)))
-        self.target_sum.assign_add(ops.sum(weight * y_true))
-        self.target_square_sum.assign_add(ops.sum(weight * ops.square(y_true)))
 
     def result(self):
-        mean = self.target_sum / self.count
-        variance = self.target_square_sum / self.count - ops.square(mean)
-        return (self.squared_error / self.count) / variance
+        return self.squared_error / self.target_deviation
 
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype}

@@ -68,3 +68,29 @@ def test_in_compile_by_name_and_serialized(tmp_path):
     loaded = keras.models.load_model(path)
     assert loaded.evaluate(x, y, verbose=0, return_dict=True)["nmse"] == (
         pytest.approx(logs["nmse"], rel=1e-6))
+
+
+def test_stable_when_the_targets_mean_is_large_against_their_spread(rng):
+    # Running sums of y and y^2 in float32 cancel here (E[y^2] - mean^2
+    # came out negative); the merged deviations do not.
+    y_true = (3000 + rng.normal(size=(40, 100, 1))).astype("float32")
+    y_pred = (y_true + rng.normal(0, 0.1, size=y_true.shape)).astype("float32")
+    expected = reference_nmse(y_true.astype("float64"), y_pred.astype("float64"))
+    assert expected == pytest.approx(0.0102, rel=0.05)
+    metric = NormalizedMSE()
+    for a, b in zip(y_true, y_pred):
+        metric.update_state(a, b)
+    assert float(metric.result()) == pytest.approx(expected, rel=0.02)
+    metric.reset_state()
+    metric.update_state(y_true.reshape(-1, 1), y_pred.reshape(-1, 1))
+    assert float(metric.result()) == pytest.approx(expected, rel=0.02)
+
+
+def test_zero_weight_batch_changes_nothing(rng):
+    y_true = rng.normal(5.0, 1.0, size=(2, 8, 1)).astype("float32")
+    y_pred = rng.normal(5.0, 1.0, size=(2, 8, 1)).astype("float32")
+    metric = NormalizedMSE()
+    metric.update_state(y_true[0], y_pred[0])
+    before = float(metric.result())
+    metric.update_state(y_true[1], y_pred[1], sample_weight=np.zeros(8, "float32"))
+    assert float(metric.result()) == pytest.approx(before, rel=1e-6)

@@ -5,13 +5,14 @@ IndRNN authors do: `z = x W + b` for all steps is one ordinary matmul, left
 to Keras's autodiff (so the input and kernel gradients, stacked layers and
 `return_sequences` come for free), and only the recurrence
 `h_t = act(z_t + R(h_{t-1}))` runs in a compiled loop with a hand-written
-backward pass. The loops live in one module per backend
-(`_fused_tensorflow`, `_fused_jax`, `_fused_torch`), behind the same
-functions:
+backward pass. IndRNN's loops live in one module per backend
+(`_fused_tensorflow`, `_fused_jax`, `_fused_torch`), Clockwork's in
+`_clockwork_<backend>`, behind the same functions:
 
 - `indrnn(z, u, h0, mask, activation, return_sequences, training,
   kernel=None, bias=None)`
-- `clockwork(z, w, h0, active, activation, return_sequences, training)`
+- `clockwork(z, w, h0, active, prefix, activation, return_sequences,
+  training)`
 
 `z` is batch-major `(batch, steps, units)`; they return all states
 `(batch, steps, units)` when `return_sequences`, else the last state.
@@ -65,9 +66,10 @@ def derivative_from_output(name, h):
     return ops.ones_like(h)
 
 
-def backend_module():
+def backend_module(family="fused"):
+    """This backend's kernel module of `family` (`_<family>_<backend>`)."""
     backend = keras.backend.backend()
-    return importlib.import_module(f"keras_rnninit.layers._fused_{backend}")
+    return importlib.import_module(f"keras_rnninit.layers._{family}_{backend}")
 
 
 def _project(x, kernel):
@@ -135,7 +137,7 @@ class FusedRNN(keras.layers.RNN):
 
     def _fused_loop(self, sequences, initial_state, mask, training):
         cell = self.cell
-        dtype = cell.compute_dtype
+        dtype = cell.dtype_policy.compute_dtype
         x = ops.cast(sequences, dtype)
         if training and cell.dropout:
             x = x * ops.expand_dims(cell.get_dropout_mask(x[:, 0, :]), 1)
@@ -144,7 +146,8 @@ class FusedRNN(keras.layers.RNN):
         if self.go_backwards:
             x = ops.flip(x, axis=1)
             mask = None if mask is None else ops.flip(mask, axis=1)
-        states = [ops.cast(s, dtype) for s in keras.tree.flatten(initial_state)]
+        # Keras's RNN has cast the states to the cell's `compute_dtype`.
+        states = keras.tree.flatten(initial_state)
         result, new_states = self._fused_recurrence(
             x,
             states,
@@ -187,7 +190,7 @@ class FusedRNN(keras.layers.RNN):
 
     def _input_projection(self, x):
         """`z = x W + b` for all steps, in the compute dtype."""
-        dtype = self.cell.compute_dtype
+        dtype = self.cell.dtype_policy.compute_dtype
         z = _project(x, ops.cast(self.cell.kernel, dtype))
         if self.cell.bias is not None:
             z = z + ops.cast(self.cell.bias, dtype)

@@ -6,9 +6,9 @@ backward. On a CPU, IndRNN's forward and backward loops run compiled C
 float32 and float64; on CUDA, one Triton kernel launch each
 (`_triton_indrnn`); `_kernel_choice` picks by device, or as
 `KERAS_RNNINIT_KERNEL` forces. Elsewhere (other dtypes, no C compiler, no
-Triton), and for Clockwork, they are Python loops over time of two or three
-in-place torch ops a step on `(batch, units)` slices (views from `unbind`,
-written with `out=`). Autograd records nothing per step, and stores one
+Triton) they are Python loops over time of two or three in-place torch ops
+a step on `(batch, units)` slices (views from `unbind`, written with
+`out=`). Autograd records nothing per step, and stores one
 `(batch, steps, units)` tensor, the states. The loops
 are hidden from `torch.compile` (a graph break), so a model compiled with
 `jit_compile=True` runs them eagerly instead of unrolling T steps.
@@ -272,80 +272,3 @@ def indrnn(x, u, h0, mask, activation, return_sequences, training=True,
     result = _IndRNN.apply(x, u, h0, mask, activation, bool(return_sequences),
                            kernel is not None)
     return result.transpose(0, 1) if return_sequences else result
-
-
-# Clockwork: h_t = a_t * act(z_t + h_{t-1} W) + (1 - a_t) * h_{t-1} ------------
-
-
-def _active_units(active, units):
-    """`(batch, steps, units)` booleans from the `(batch, steps, modules)`
-    schedule."""
-    return (active > 0).repeat_interleave(units // active.shape[-1], dim=-1)
-
-
-def _clockwork_forward(z, w, h0, active, activation):
-    out = torch.empty_like(z)
-    slots = out.unbind(1)
-    on = _active_units(active, w.shape[0]).unbind(1)
-    new = torch.empty_like(h0)
-    h = h0
-    for t, z_t in enumerate(z.unbind(1)):
-        torch.addmm(z_t, h, w, out=new)
-        _activate_(activation, new)
-        h = torch.where(on[t], new, h, out=slots[t])
-    return out
-
-
-def _clockwork_backward(g, hs, w, h0, active, activation, return_sequences):
-    # dz_t = a_t dh_t act'(z_t),  dh_{t-1} = g_{t-1} + dz_t W^T + (1 - a_t) dh_t;
-    # dW = sum_t h_{t-1}^T dz_t, one large matmul after the loop.
-    on = _active_units(active, w.shape[0])
-    derivative = _derivative_from_output(activation, hs) * on
-    dz = torch.empty_like(hs)
-    dzs, derivatives, ons = dz.unbind(1), derivative.unbind(1), on.unbind(1)
-    gs = g.unbind(1) if return_sequences else None
-    w_t = w.t()
-    dh = torch.zeros_like(h0) if return_sequences else g
-    for t in range(hs.shape[1] - 1, -1, -1):
-        if return_sequences:
-            dh = dh + gs[t]
-        torch.mul(dh, derivatives[t], out=dzs[t])
-        dh = torch.where(ons[t], 0, dh).addmm_(dzs[t], w_t)
-    units = w.shape[0]
-    h_prev = torch.cat([h0[:, None], hs[:, :-1]], dim=1)
-    dw = h_prev.reshape(-1, units).t() @ dz.reshape(-1, units)
-    return dz, dw, dh
-
-
-class _Clockwork(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, z, w, h0, active, activation, return_sequences):
-        with _flushing_subnormals(z):
-            hs = _clockwork_forward(z, w, h0, active, activation)
-        ctx.activation = activation
-        ctx.return_sequences = return_sequences
-        ctx.save_for_backward(hs, w, h0, active)
-        return hs if return_sequences else hs[:, -1].clone()
-
-    @staticmethod
-    def backward(ctx, g):
-        hs, w, h0, active = ctx.saved_tensors
-        with _flushing_subnormals(hs):
-            dz, dw, dh0 = _clockwork_backward(
-                g.contiguous(), hs, w, h0, active, ctx.activation,
-                ctx.return_sequences,
-            )
-        return dz, dw, dh0, None, None, None
-
-
-@_no_compile
-def clockwork(z, w, h0, active, activation, return_sequences, training=True):
-    """Clockwork RNN states over `z = x W_I + b` `(batch, steps, units)`.
-
-    `w` is the recurrent kernel with its forbidden blocks zeroed; `active`
-    `(batch, steps, modules)` is 1 where a module updates (0 at masked
-    steps). Returns all states when `return_sequences`, else the last one.
-    """
-    del training
-    return _Clockwork.apply(z, w, h0, active, activation,
-                            bool(return_sequences))

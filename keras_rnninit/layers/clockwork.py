@@ -19,6 +19,10 @@ from keras_rnninit.layers._fused import FusedRNN
 from keras_rnninit.layers._fused import backend_module
 
 
+# The step counter is a float32 state, exact up to 2**24.
+MAX_CYCLE = 2**24
+
+
 def _is_int(value):
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
@@ -70,7 +74,25 @@ def _resolve_periods(units, periods, num_modules):
             f"({len(periods)}), so that every module has the same size. "
             f"Received: units={units!r}, periods={periods!r}"
         )
+    cycle = math.lcm(*periods)
+    if cycle > MAX_CYCLE:
+        raise ValueError(
+            "The least common multiple of `periods` must be at most 2**24, "
+            "so that the float32 step counter counts exactly. Received: "
+            f"periods={periods!r} (least common multiple {cycle})"
+        )
     return periods
+
+
+def advance_clock(clock, mask, steps, cycle):
+    """The step counter `(batch, 1)` float32 after `steps` steps from `clock`;
+    masked steps (`mask` `(batch, steps)`, 0 or False) do not count."""
+    start = ops.cast(ops.round(ops.stop_gradient(clock)), "int32")
+    if mask is None:
+        advanced = ops.cast(steps, "int32")
+    else:
+        advanced = ops.sum(ops.cast(mask, "int32"), axis=1, keepdims=True)
+    return ops.cast(ops.mod(start + advanced, cycle), "float32")
 
 
 def connectivity_mask(periods, module_size):
@@ -84,6 +106,18 @@ def connectivity_mask(periods, module_size):
     """
     module_period = np.repeat(np.asarray(periods), module_size)
     return (module_period[:, None] >= module_period[None, :]).astype("float32")
+
+
+def prefix_lengths(active):
+    """`(steps,)` int32: how many modules, from the fastest, each step
+    computes so as to cover every active one of `active`
+    `(batch, steps, modules)` (booleans), in any sample of the batch.
+
+    With periods that each divide the next (1, 2, 4, ...), the active
+    modules at a step are exactly the first `k`: nothing idle is computed.
+    """
+    position = ops.arange(1, active.shape[-1] + 1, dtype="int32")
+    return ops.max(ops.where(active, position, 0), axis=(0, 2))
 
 
 class _MaskedInitializer:
@@ -125,9 +159,12 @@ class ClockworkCell(keras.layers.Layer, DropoutRNNCell):
     after any update and in saved models).
 
     The step counter travels in the cell state as a second state tensor of
-    shape `(batch, 1)`, kept modulo the least common multiple of the periods,
-    so that a `stateful=True` layer continues the clock across batches and a
-    masked step leaves it unchanged.
+    shape `(batch, 1)`, kept modulo the least common multiple of the periods
+    (at most 2**24), so that a `stateful=True` layer continues the clock
+    across batches and a masked step leaves it unchanged. It is float32
+    under any dtype policy (bfloat16 stops counting at 256): the cell's
+    `compute_dtype`, to which Keras's RNN casts the states, is float32 at
+    least, while its arithmetic runs in the policy's compute dtype.
 
     Args:
         units: Positive integer, total number of hidden units; must be
@@ -255,9 +292,19 @@ class ClockworkCell(keras.layers.Layer, DropoutRNNCell):
         else:
             self.bias = None
 
+    @property
+    def compute_dtype(self):
+        # Keras's RNN casts every state to its cell's `compute_dtype`, and
+        # bfloat16 counts steps exactly only up to 256 (float16: 2048): the
+        # states are float32 (at least), the arithmetic is in the policy's
+        # compute dtype.
+        return keras.backend.result_type(
+            self.dtype_policy.compute_dtype, "float32"
+        )
+
     def masked_recurrent_kernel(self, dtype=None):
         """The recurrent kernel with its forbidden blocks multiplied by 0."""
-        dtype = dtype or self.compute_dtype
+        dtype = dtype or self.dtype_policy.compute_dtype
         kernel = ops.cast(self.recurrent_kernel, dtype)
         return kernel * ops.cast(self.recurrent_mask, dtype)
 
@@ -268,24 +315,28 @@ class ClockworkCell(keras.layers.Layer, DropoutRNNCell):
         return ops.repeat(active, self.module_size, axis=1) > 0.5
 
     def call(self, sequence, states, training=False):
-        h_prev, clock = states[0], ops.stop_gradient(states[1])
+        dtype = self.dtype_policy.compute_dtype
+        h_prev = ops.cast(states[0], dtype)
+        clock = ops.stop_gradient(states[1])
+        sequence = ops.cast(sequence, dtype)
         dp_mask = self.get_dropout_mask(sequence)
         rec_dp_mask = self.get_recurrent_dropout_mask(h_prev)
 
         if training and dp_mask is not None:
-            sequence = sequence * dp_mask
-        pre = ops.matmul(sequence, self.kernel)
+            sequence = sequence * ops.cast(dp_mask, dtype)
+        pre = ops.matmul(sequence, ops.cast(self.kernel, dtype))
         if self.bias is not None:
-            pre = ops.add(pre, self.bias)
+            pre = ops.add(pre, ops.cast(self.bias, dtype))
         h_in = h_prev
         if training and rec_dp_mask is not None:
-            h_in = h_prev * rec_dp_mask
-        pre = pre + ops.matmul(h_in, self.masked_recurrent_kernel(h_in.dtype))
+            h_in = h_prev * ops.cast(rec_dp_mask, dtype)
+        pre = pre + ops.matmul(h_in, self.masked_recurrent_kernel(dtype))
         if self.activation is not None:
             pre = self.activation(pre)
         # Computing every module and keeping the idle ones' previous values
         # is the paper's update: idle rows never reach the state or gradient.
         h = ops.where(self.active_units(clock), pre, h_prev)
+        h = ops.cast(h, states[0].dtype)
         new_clock = ops.mod(clock + 1, self.cycle)
         return h, [h, new_clock]
 
@@ -378,17 +429,19 @@ class Clockwork(FusedRNN):
     feeds module `i` only if `T_j >= T_i`. See `ClockworkCell` for the
     equations; the step counter is the layer's second state.
 
-    On the TensorFlow and JAX backends, when the activation is `tanh`,
-    `relu`, `sigmoid` or linear and there is no recurrent dropout in
-    training, the layer runs a fused loop: the input projection `W_I x + b`
-    for all steps in one matmul, then a compiled loop (XLA on TensorFlow, a
-    JAX loop on JAX) with a hand-written backward pass. Each step computes
-    every module and keeps the idle ones' states: on CPU that is faster
-    than computing only the active ones. The fused loop covers stacked
-    layers, `return_sequences`, `go_backwards`, `Bidirectional`, initial
-    states, `stateful`, mixed precision and masks. Otherwise (and on the
-    torch backend) it runs the cell in `keras.layers.RNN`'s generic loop;
-    both give the same results.
+    When the activation is `tanh`, `relu`, `sigmoid` or linear and there is
+    no recurrent dropout in training, the layer runs a fused loop: the input
+    projection `W_I x + b` for all steps in one matmul, then a loop (XLA on
+    TensorFlow and JAX, eager torch ops on PyTorch) with a hand-written
+    backward pass that computes only the modules that update: step `t`
+    computes the first `k_t` modules, `k_t` the fewest, counted from the
+    fastest, that cover every active module in the batch. With periods that
+    each divide the next (1, 2, 4, ...) that is exactly the active modules;
+    with others, idle modules below the slowest active one are computed and
+    discarded. The fused loop covers stacked layers, `return_sequences`,
+    `go_backwards`, `Bidirectional`, initial states, `stateful`, mixed
+    precision and masks. Otherwise it runs the cell in `keras.layers.RNN`'s
+    generic loop; both give the same results.
 
     Args:
         units: Positive integer, total number of hidden units; must be
@@ -415,7 +468,7 @@ class Clockwork(FusedRNN):
             state to drop.
         return_sequences: Boolean, whether to return the full sequence.
         return_state: Boolean, whether to return the last states
-            (`h` and the step counter) in addition to the output.
+            (`h` and the step counter, float32) in addition to the output.
         go_backwards: Boolean, whether to process the sequence backwards.
         stateful: Boolean, whether the last states of a batch are the
             initial states of the next one (the clock continues).
@@ -516,42 +569,81 @@ class Clockwork(FusedRNN):
         self.input_spec = [keras.layers.InputSpec(ndim=3)]
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
-        return super().call(
-            sequences, mask=mask, training=training, initial_state=initial_state
+        # Every variable this layer reads itself is cast explicitly; the
+        # stateful states are read and written as float32.
+        with _keras_compat.no_autocast():
+            if initial_state is not None:
+                start = initial_state[1]
+            elif self.stateful:  # a copy: the call moves the state
+                stored = keras.backend.standardize_dtype(
+                    self.states[1].value.dtype
+                )
+                if stored not in ("float32", "float64"):
+                    raise ValueError(
+                        "A stateful Clockwork keeps its step counter in a "
+                        "variable of the layer's variable dtype, which "
+                        "must be float32 or float64 to count exactly: use "
+                        "a mixed policy (e.g. 'mixed_bfloat16'). Received: "
+                        f"dtype={self.dtype_policy.name!r}"
+                    )
+                start = ops.copy(self.states[1].value)
+            else:
+                start = ops.zeros((ops.shape(sequences)[0], 1), "float32")
+            outputs = super().call(sequences, mask=mask, training=training,
+                                   initial_state=initial_state)
+        # Keras's RNN returns and stores the new states in the compute dtype,
+        # which may not count far (bfloat16: 256): the step counter stays
+        # float32.
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        clock = advance_clock(
+            start, mask, ops.shape(sequences)[1], self.cell.cycle
         )
+        if self.stateful:
+            with _keras_compat.no_autocast():
+                self.states[1].assign(clock)
+        if self.return_state:
+            return (*outputs[:-1], clock)
+        return outputs
+
+    def compute_output_spec(self, *args, **kwargs):
+        spec = super().compute_output_spec(*args, **kwargs)
+        if not self.return_state:
+            return spec
+        *outputs, clock = spec
+        return (*outputs, keras.KerasTensor(clock.shape, dtype="float32"))
 
     def _fused_recurrence(self, x, states, mask, activation, training):
         cell = self.cell
         z = self._input_projection(x)
-        h0, clock0 = states
-        steps = ops.shape(z)[1]
+        h0 = ops.cast(states[0], z.dtype)
+        clock0 = states[1]
         # The step counter before each step, per sample; masked steps do not
-        # advance it. Integer arithmetic: float16 cannot count far.
+        # advance it.
+        steps = ops.shape(z)[1]
         if mask is None:
             ticks = ops.expand_dims(ops.arange(steps, dtype="int32"), 0)
-            advanced = ops.cast(steps, "int32")
         else:
             int_mask = ops.cast(mask, "int32")
             ticks = ops.cumsum(int_mask, axis=1) - int_mask
-            advanced = ops.sum(int_mask, axis=1, keepdims=True)
         start = ops.cast(ops.round(ops.stop_gradient(clock0)), "int32")
         clock = ops.expand_dims(start + ticks, -1)
         periods = ops.convert_to_tensor(cell.periods, dtype="int32")
-        active = ops.cast(ops.equal(ops.mod(clock, periods), 0), z.dtype)
+        active = ops.equal(ops.mod(clock, periods), 0)
         if mask is not None:
-            active = active * ops.expand_dims(mask, -1)
-        result = backend_module().clockwork(
+            active = ops.logical_and(active, ops.expand_dims(mask > 0, -1))
+        result = backend_module("clockwork").clockwork(
             z,
             cell.masked_recurrent_kernel(z.dtype),
             h0,
-            active,
+            ops.cast(active, z.dtype),
+            prefix_lengths(active),
             activation,
             self.return_sequences,
             training,
         )
         h_last = result[:, -1] if self.return_sequences else result
-        new_clock = ops.cast(ops.mod(start + advanced, cell.cycle), h0.dtype)
-        return result, [h_last, new_clock]
+        return result, [h_last, advance_clock(clock0, mask, steps, cell.cycle)]
 
     @property
     def units(self):

@@ -9,6 +9,7 @@ import pytest
 
 from keras_rnninit.layers.clockwork import Clockwork
 from keras_rnninit.layers.clockwork import ClockworkCell
+from keras_rnninit.layers.clockwork import prefix_lengths
 from fused_checks import FUSED
 from fused_checks import assert_fused_equals_generic
 from helpers import assert_config_round_trip
@@ -564,3 +565,118 @@ def test_fused_mixed_precision_equals_generic(rng):
         return keras.Model(inputs, layer(inputs))
 
     assert_fused_equals_generic(build, [x], rng, atol=1e-2, rtol=1e-2)
+
+
+# The step counter under 16-bit policies: bfloat16 counts exactly only up
+# to 256, float16 up to 2048; the counter must not stop there.
+
+LONG_PERIODS = [1, 2, 3, 5, 7, 11]  # cycle 2310
+
+
+@pytest.fixture
+def mixed_bfloat16():
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    yield
+    keras.mixed_precision.set_global_policy(previous)
+
+
+def test_counter_counts_past_256_in_keras_rnn(mixed_bfloat16):
+    rnn = keras.layers.RNN(ClockworkCell(12, periods=LONG_PERIODS),
+                           return_state=True)
+    _, _, clock = rnn(np.zeros((2, 300, 1), "float32"))
+    np.testing.assert_array_equal(to_np(clock).astype("float32"), 300)
+
+
+@pytest.mark.parametrize("use_fused", PATHS)
+def test_long_sequence_under_bfloat16_follows_float64_reference(
+        use_fused, mixed_bfloat16, rng):
+    # Past one cycle (2310) on the fused path; the generic loop is slow.
+    steps = 2600 if use_fused else 600
+    x = rng.normal(size=(2, steps, 1)).astype("float32")
+    layer = Clockwork(12, periods=LONG_PERIODS, return_sequences=True,
+                      return_state=True, use_fused=use_fused)
+    layer.build(x.shape)
+    randomize(layer, rng, scale=0.3)
+    out, _, clock = layer(x)
+    ref, _, t = reference(x, *paper_weights(layer.cell), LONG_PERIODS)
+    # Rounding to bfloat16 stays small; a counter stuck at 256 freezes the
+    # slow modules (errors near 1 from step 257 on).
+    np.testing.assert_allclose(to_np(out).astype("float32"), ref, atol=0.05)
+    np.testing.assert_array_equal(to_np(clock)[:, 0], t % 2310)
+
+
+@pytest.mark.parametrize("use_fused", PATHS)
+def test_stateful_chunks_past_256_equal_one_call(use_fused, mixed_bfloat16,
+                                                 rng):
+    x = rng.normal(size=(2, 514, 1)).astype("float32")
+    layers = [Clockwork(12, periods=LONG_PERIODS, return_sequences=True,
+                        stateful=stateful, use_fused=use_fused)
+              for stateful in (True, False)]
+    for layer in layers:
+        layer.build((2, 257, 1))
+    randomize(layers[0], rng, scale=0.3)
+    layers[1].set_weights(layers[0].get_weights())
+    chunks = np.concatenate(
+        [to_np(layers[0](x[:, :257])), to_np(layers[0](x[:, 257:]))], axis=1)
+    whole = to_np(layers[1](x))
+    np.testing.assert_allclose(chunks.astype("float32"),
+                               whole.astype("float32"), atol=1e-3)
+    np.testing.assert_array_equal(to_np(layers[0].states[1]), 514)
+
+
+def test_periods_whose_cycle_a_float32_counter_cannot_hold():
+    with pytest.raises(ValueError, match="2\\*\\*24"):
+        ClockworkCell(26, num_modules=26)
+
+
+@pytest.mark.parametrize(
+    "periods, clocks, expected",
+    [([1, 2, 4], [0, 1, 2, 3, 4, 6], [3, 1, 2, 1, 3, 2]),
+     # Not a chain of divisors: up to the slowest active module.
+     ([1, 2, 3, 5], [0, 1, 2, 3, 5, 10], [4, 1, 2, 3, 4, 4])],
+)
+def test_schedule_covers_the_active_modules(periods, clocks, expected):
+    clocks = np.array(clocks)
+    active = clocks[None, :, None] % np.array(periods) == 0
+    got = to_np(prefix_lengths(keras.ops.convert_to_tensor(active)))
+    np.testing.assert_array_equal(got, expected)
+    # The sample with the most active modules sets a step's prefix; a step
+    # with every sample masked computes nothing.
+    both = np.concatenate([active, np.zeros_like(active)], axis=0)
+    both[1, 1, :2] = True
+    both[:, 2] = False
+    got = to_np(prefix_lengths(keras.ops.convert_to_tensor(both)))
+    np.testing.assert_array_equal(got[:3], [expected[0], 2, 0])
+
+
+def test_kernel_computes_only_the_prefix(rng):
+    """Units past `prefix[t] * module_size` are not computed, even when
+    marked active: they keep their states."""
+    from keras_rnninit.layers._fused import backend_module
+
+    batch, steps, modules, size = 2, 5, 3, 2
+    units = modules * size
+    z = rng.normal(size=(batch, steps, units)).astype("float32")
+    w = rng.normal(size=(units, units)).astype("float32") * 0.5
+    h0 = rng.normal(size=(batch, units)).astype("float32")
+    prefix = np.array([3, 1, 0, 2, 3], "int32")
+    active = np.ones((batch, steps, modules), "float32")
+    out = backend_module("clockwork").clockwork(
+        *[keras.ops.convert_to_tensor(a) for a in (z, w, h0, active, prefix)],
+        "tanh", True)
+    h, expected = h0.astype("float64"), []
+    for t in range(steps):
+        cols = prefix[t] * size
+        h = h.copy()
+        h[:, :cols] = np.tanh(z[:, t] + h @ w)[:, :cols]
+        expected.append(h)
+    np.testing.assert_allclose(to_np(out), np.stack(expected, 1), atol=1e-5)
+
+
+def test_stateful_refuses_a_16_bit_variable_dtype():
+    layer = Clockwork(4, periods=[1, 2], stateful=True, dtype="bfloat16",
+                      recurrent_initializer="identity")
+    layer.build((2, 3, 1))
+    with pytest.raises(ValueError, match="mixed policy"):
+        layer(np.zeros((2, 3, 1), "float32"))
