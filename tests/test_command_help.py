@@ -95,3 +95,39 @@ def test_a_usage_error_is_one_line_within_a_second(entry, args, message, tmp_pat
     assert lines[0].startswith(f"rnninit-{entry}: error: {message}"), lines
     assert lines[1:] == [f"Try 'rnninit-{entry} --help' for the flags."], lines
     assert took < 1.0, f"{took:.2f} s"
+
+
+@pytest.mark.parametrize("args, env, message", [
+    (["--steps", "1000"], {},
+     "holds a different study: the setting steps changed: 2000 -> 1000. Rerun "
+     "with --overwrite to start over, or choose another --directory."),
+    (["--families", "irnn,np-rnn"], {},
+     'the setting candidates changed: ["irnn", "irnn-scaled", "np-rnn"] -> '
+     '["irnn", "np-rnn"]'),
+    ([], {"KERAS_BACKEND": "other"},
+     "is a study on the recorded backend and this run is on other: its trials "
+     "must all run on one backend. Resume it with: cd "),
+])
+def test_a_rerun_that_differs_from_its_study_is_refused_within_a_second(
+        args, env, message, tmp_path, subprocess_env):
+    # What the command line fixes (settings, backend) is compared with the
+    # study's record before any backend loads; the models and the data once
+    # they are built.
+    study = tmp_path / "study"
+    study.mkdir()
+    (study / "study.json").write_text(json.dumps({"backend": "recorded", "settings": {
+        "candidates": ["irnn", "irnn-scaled", "np-rnn"], "protocol": "sweep",
+        "learning_rates": 5, "learning_rate_range": [1e-4, 0.1], "seeds": 3,
+        "steps": 2000, "eval_every": 200, "optimizer": "adam", "clipnorm": None,
+        "seed": 0, "threshold": 0.01}}))
+    argv = args + ["--directory", str(study)]
+    code = PROBE.format(prog="rnninit-tune", args=argv, entry="tune", heavy=HEAVY)
+    start = time.monotonic()
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path,
+                         env={**subprocess_env, "KERAS_BACKEND": "recorded", **env},
+                         capture_output=True, text=True, timeout=120)
+    took = time.monotonic() - start
+    *lines, probe = out.stderr.strip().splitlines()
+    assert json.loads(probe) == {"code": 2, "loaded": []}, out.stderr
+    assert message in lines[0], lines
+    assert took < 1.0, f"{took:.2f} s"

@@ -16,10 +16,7 @@ import keras
 
 from keras_rnninit import models
 from keras_rnninit import schemes as schemes_lib
-
-
-class StudyError(ValueError):
-    """The study cannot start: a bad setting, model, or data. One clear line."""
+from keras_rnninit.tuning.errors import StudyError  # noqa: F401  (its home here)
 
 
 @dataclasses.dataclass(frozen=True)

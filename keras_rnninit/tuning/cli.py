@@ -530,7 +530,45 @@ def check_command_line(argv):
     parser = search_parser()
     args = parser.parse_args(argv)
     check_arguments(args, parser)
+    problem = rerun_problem(args, argv)
+    if problem:
+        parser.error(problem)
     return parser, args
+
+
+def rerun_problem(args, argv):
+    """Why this command cannot resume the study in `--directory`, from what
+    its `study.json` records and the command line fixes (settings, backend),
+    before any backend loads; None when those agree. The models and the
+    data are compared once they are built. A distributed study's processes
+    are checked against their chief instead."""
+    from keras_rnninit.tuning import identity
+
+    path = os.path.join(args.directory, "study.json")
+    if (args.overwrite or args.tuner_id or os.environ.get("KERASTUNER_TUNER_ID")
+            or not os.path.isfile(path)):
+        return None
+    try:
+        with open(path) as f:
+            recorded = json.load(f)
+    except (OSError, ValueError):
+        return None  # the study's own check says what is wrong with it
+    settings = _settings(args)
+    settings.pop("space")
+    settings.pop("trials" if args.protocol == "sweep" else "learning_rates")
+    if not args.model:
+        settings["candidates"] = _csv(args.families)
+    if args.threshold is not None:
+        settings["threshold"] = args.threshold
+    try:
+        identity.check_settings(args.directory, recorded, settings,
+                                os.environ.get("KERAS_BACKEND"), partial=True)
+    except identity.StudyMismatch as e:
+        if e.recorded_backend is None:
+            return str(e)
+        return (f"{e} Resume it with: "
+                f"{resume_command(argv, args.directory, e.recorded_backend)}")
+    return None
 
 
 def _set_distributed_env(args):
@@ -647,14 +685,16 @@ def resume_command(argv, directory, backend=None):
     """The command that, pasted into a fresh shell, resumes this study: the
     same arguments with `--directory` explicit and without `--overwrite`,
     in this working directory, on the study's backend."""
-    import keras
+    if backend is None:
+        import keras
 
+        backend = keras.backend.backend()
     args = [a for a in argv if a != "--overwrite"]
     if not any(a == "--directory" or a.startswith("--directory=") for a in args):
         args += ["--directory", directory]
     return _interrupts.pasteable(
         _interrupts.program("rnninit-tune", "keras_rnninit.tuning") + args,
-        backend or keras.backend.backend())
+        backend)
 
 
 def _saved(directory):

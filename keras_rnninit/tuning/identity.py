@@ -30,9 +30,7 @@ import importlib.metadata
 import json
 import re
 
-import numpy as np
-
-from keras_rnninit.tuning.candidates import StudyError
+from keras_rnninit.tuning.errors import StudyError
 
 # Training batches hashed at most: a pass of a finite dataset up to this.
 MAX_BATCHES = 2000
@@ -127,6 +125,8 @@ def describe_model(model):
 
 
 def _update(digest, array):
+    import numpy as np
+
     array = np.asarray(array)
     digest.update(f"{array.dtype.str}{array.shape}".encode())
     if array.dtype.kind in "OSU":  # strings: their text
@@ -137,6 +137,8 @@ def _update(digest, array):
 
 def describe_arrays(arrays):
     """Shapes, dtypes and content hash of a tuple of arrays."""
+    import numpy as np
+
     digest = hashlib.sha256()
     for a in arrays:
         _update(digest, a)
@@ -251,6 +253,31 @@ def _release(version, parts):
     return tuple(re.findall(r"\d+", version)[:parts])
 
 
+def check_settings(directory, recorded, settings, backend=None, partial=False):
+    """Compares a rerun's settings (`StudySettings.defining()`) and backend
+    with the recorded ones; raises `StudyMismatch` naming the first
+    difference. With `partial`, `settings` holds some of them (what a
+    command line fixes before anything is built) and only those are
+    compared; a `backend` of None is not compared."""
+    old = recorded.get("backend")
+    if backend is not None and old != backend:
+        raise StudyMismatch(
+            f"{directory} is a study on the {old} backend and this run is on "
+            f"{backend}: its trials must all run on one backend.", old)
+    # A study recorded before identities were kept has its settings and
+    # backend only: the rest is compared from its next run on.
+    recorded = _jsonable(recorded.get("settings", {}))
+    settings = _jsonable(settings)
+    keys = [k for k in settings if k in recorded] if partial else list(
+        recorded) + [k for k in settings if k not in recorded]
+    for key in keys:
+        a, b = recorded.get(key, "(absent)"), settings.get(key, "(absent)")
+        if a != b:
+            raise StudyMismatch(
+                f"{directory} holds a different study: the setting {key} "
+                f"changed: {_short(a)} -> {_short(b)}. {WAYS_OUT}")
+
+
 def check(directory, recorded, current):
     """Compares a rerun's identity with the recorded one.
 
@@ -261,18 +288,7 @@ def check(directory, recorded, current):
         raise StudyMismatch(
             f"{directory} holds a different study: {what}. {WAYS_OUT}", backend)
 
-    if recorded.get("backend") != current["backend"]:
-        raise StudyMismatch(
-            f"{directory} is a study on the {recorded.get('backend')} backend "
-            f"and this run is on {current['backend']}: its trials must all "
-            "run on one backend.", recorded.get("backend"))
-    # A study recorded before identities were kept has its settings and
-    # backend only: the rest is compared from its next run on.
-    old_settings, new_settings = recorded.get("settings", {}), current["settings"]
-    for key in list(old_settings) + [k for k in new_settings if k not in old_settings]:
-        a, b = old_settings.get(key, "(absent)"), new_settings.get(key, "(absent)")
-        if a != b:
-            refuse(f"the setting {key} changed: {_short(a)} -> {_short(b)}")
+    check_settings(directory, recorded, current["settings"], current["backend"])
     if "context" in recorded:
         for path, a, b in _differences(recorded["context"], current["context"]):
             refuse(f"{'.'.join(map(str, path))} changed: {_short(a)} -> "
