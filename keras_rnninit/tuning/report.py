@@ -376,7 +376,8 @@ def cost(timing):
     """One sentence: trials, time, steps/s, trials/hour, per-trial overhead."""
     t = timing
     return (
-        f"{t['trials']} trials in {t['seconds'] / 60:.1f} min: "
+        # Summed over the trials: with --jobs they overlap in wall time.
+        f"{t['trials']} trials, {t['seconds'] / 60:.1f} min of trial time: "
         f"{t['mean_trial_seconds']:.1f} s a trial, "
         f"{t['trials_per_hour']:.0f} trials/hour, "
         f"{t['steps_per_second']:.0f} steps/s while training; per-trial "
