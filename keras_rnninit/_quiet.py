@@ -31,6 +31,9 @@ def import_tensorflow(cpu_devices=None):
             (`--cpu-replicas`): TensorFlow fixes its devices at its first
             operation, which this import runs.
     """
+    # gRPC (keras-tuner's chief and workers) logs informational lines, such
+    # as a worker's connection closing when a study stops: errors only.
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     if "tensorflow" in sys.modules:
         if cpu_devices:
             _split_cpu(sys.modules["tensorflow"], cpu_devices)
