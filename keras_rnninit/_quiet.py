@@ -61,6 +61,7 @@ def import_tensorflow(cpu_devices=None):
 
 
 def _import(cpu_devices=None):
+    _triton_first()
     try:
         import tensorflow as tf
     except ImportError:
@@ -70,6 +71,22 @@ def _import(cpu_devices=None):
     # Probing the devices and loading tf.data print more of the same.
     tf.config.list_physical_devices()
     tf.data.Dataset.range(1)
+
+
+def _triton_first():
+    """On the PyTorch backend, loads Triton (if installed) before TensorFlow.
+
+    Both carry LLVM and register its command-line options; when Triton
+    comes second (Keras's torch backend imports it through torch) the
+    process aborts ("LLVM ERROR: inconsistency in registered CommandLine
+    options"), while in the other order both load (triton 3.9, TensorFlow
+    2.21).
+    """
+    import importlib.util
+
+    if os.environ.get("KERAS_BACKEND") == "torch" and importlib.util.find_spec(
+            "triton") is not None:
+        import triton  # noqa: F401
 
 
 def _split_cpu(tf, devices):

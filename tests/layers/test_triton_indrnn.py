@@ -316,3 +316,17 @@ def test_an_unknown_kernel_name_is_refused(fresh_choice):
     with pytest.raises(ValueError, match="KERAS_RNNINIT_KERNEL must be one "
                                          "of 'auto', 'c', 'triton', 'loops'"):
         choice.choose(_Cuda(), None, None, "relu")
+
+
+def test_the_command_lines_load_tensorflow_beside_triton():
+    # Triton and TensorFlow both register LLVM's options: with TensorFlow
+    # first, Keras's torch backend (which imports Triton through torch)
+    # aborted the process. The command lines load Triton first.
+    code = ("import keras_rnninit_cli; "
+            "keras_rnninit_cli._standalone('keras_rnninit._quiet').import_tensorflow(); "
+            "import keras; print(keras.ops.convert_to_numpy(keras.ops.ones(2)).sum())")
+    env = dict(os.environ, KERAS_BACKEND="torch", TF_CPP_MIN_LOG_LEVEL="3")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "2.0"
