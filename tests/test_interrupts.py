@@ -22,7 +22,7 @@ REPRODUCE = os.path.join(os.path.dirname(HERE), "benchmarks", "reproduce.py")
 # (about 7 s here), the study's set-up and its first trial. (In the first
 # few hundredths of a second Python itself is still starting, before any of
 # the command's code: a signal there is Python's own to handle.)
-OFFSETS = (0.25, 0.5, 1.0, 2.0, 3.0, 4.5, 6.0, 8.0, 11.0)
+OFFSETS = (0.25, 0.5, 1.0, 2.0, 4.0, 7.0)
 if BACKEND != "jax":  # the window is the same on every backend: sampled
     OFFSETS = (0.5, 3.0, 6.0)
 # A stop waits at most for the step or the compilation in progress.
