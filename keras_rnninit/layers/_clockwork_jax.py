@@ -114,14 +114,7 @@ def _clockwork_jit(z, w, h0, active, prefix, activation, return_sequences):
 
 def clockwork(z, w, h0, active, prefix, activation, return_sequences,
               training=True):
-    """Clockwork RNN states over `z = x W_I + b` `(batch, steps, units)`.
-
-    `w` is the recurrent kernel with its forbidden blocks zeroed; `active`
-    `(batch, steps, modules)` is 1 where a module updates (0 at masked
-    steps); `prefix` `(steps,)` int32 counts the modules computed at each
-    step, which must cover every active one. Returns all states when
-    `return_sequences`, else the last one.
-    """
+    """Clockwork RNN states: the contract of `_fused`'s `clockwork`."""
     del training
     return _clockwork_jit(z, w, h0, active, prefix, activation,
                           bool(return_sequences))

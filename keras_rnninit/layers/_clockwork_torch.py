@@ -81,14 +81,7 @@ class _Clockwork(torch.autograd.Function):
 @_no_compile
 def clockwork(z, w, h0, active, prefix, activation, return_sequences,
               training=True):
-    """Clockwork RNN states over `z = x W_I + b` `(batch, steps, units)`.
-
-    `w` is the recurrent kernel with its forbidden blocks zeroed; `active`
-    `(batch, steps, modules)` is 1 where a module updates (0 at masked
-    steps); `prefix` `(steps,)` int32 counts the modules computed at each
-    step, which must cover every active one. Returns all states when
-    `return_sequences`, else the last one.
-    """
+    """Clockwork RNN states: the contract of `_fused`'s `clockwork`."""
     del training
     module_size = w.shape[0] // active.shape[-1]
     units = (active > 0).repeat_interleave(module_size, dim=-1)

@@ -20,7 +20,11 @@ Masked steps keep the previous state. The backward pass stores one
 `(batch, steps, units)` tensor, the states, which are also the outputs.
 With few input features, `indrnn` takes `x`, `kernel` and `bias` and
 computes `z_t` in the loop, so that no `(batch, steps, units)` `z` is stored
-(a module with `PROJECTS_INPUTS = True` takes them at any width). IndRNN's
+(a module with `PROJECTS_INPUTS = True` takes them at any width). For
+`clockwork`, `w` is the recurrent kernel with its forbidden blocks zeroed,
+`active` `(batch, steps, modules)` is 1 where a module updates (0 at masked
+steps), and `prefix` `(steps,)` int32 counts the modules computed at each
+step, which must cover every active one. IndRNN's
 other path, the exact parallel scan, is backend-agnostic (`_parallel_scan`).
 """
 
