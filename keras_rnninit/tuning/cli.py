@@ -786,10 +786,9 @@ def main(argv=None):
         print(f"worker {os.environ['KERASTUNER_TUNER_ID']} done in "
               f"{time.time() - started:.0f} s")
         return 0
-    if args.verbose:
-        ran = _finished(directory) - finished_before
-        print(f"\nStudy finished in {time.time() - started:.0f} s." if ran else
-              f"\nNothing to run: every trial of {directory} has finished.")
+    # A rerun with nothing left has said so (the runner's "nothing to run").
+    if args.verbose and _finished(directory) > finished_before:
+        print(f"\nStudy finished in {time.time() - started:.0f} s.")
     print_report(directory)
     return 0
 
