@@ -6,7 +6,10 @@ on sequential MNIST, 96.0% on permuted MNIST) against IRNN (Le et al.
 2015, arXiv 1504.00941: 95-97% / 82%), np-RNN (Talathi and Vartak 2015)
 and LSTM, each trained for the same minutes. Each run keeps its validation
 accuracy curve and its test accuracy in `<directory>/result.json`; a
-finished run is not run again, an interrupted one starts over.
+finished run is not run again. A run with `checkpoint_minutes` in its
+settings (the hours-long one) saves its model, optimizer state and curve
+that often and resumes from them after any stop, losing at most the steps
+since the last checkpoint; the others start over.
 """
 
 import json
@@ -49,10 +52,19 @@ def read(directory):
         return json.load(f)
 
 
+CHECKPOINT_STATE = "checkpoint.json"
+
+
 def run(directory, name, mnist_path, settings, seed=0, log=print):
-    """Trains model `name` for `settings["minutes"]` of wall clock and writes
-    its result: the validation accuracy every `minutes / evaluations`, the
-    test accuracy at the end."""
+    """Trains model `name` for `settings["minutes"]` and writes its result:
+    the validation accuracy every `minutes / evaluations`, the test accuracy
+    at the end.
+
+    `settings` may also hold `validation_in_budget` (default True: the
+    minutes are wall clock, validation included; False: training time
+    only), `checkpoint_minutes` (resume from a checkpoint saved that often)
+    and `max_steps` (stop there too, for tests).
+    """
     from keras_rnninit import deep_indrnn
     from keras_rnninit import models
     from keras_rnninit import tasks
@@ -61,26 +73,48 @@ def run(directory, name, mnist_path, settings, seed=0, log=print):
     family = name.removesuffix("-permuted")
     task_kwargs = {k: settings[k] for k in ("num_train", "num_validation",
                                             "num_test") if k in settings}
+    # Before the data: tf.data's shuffle order depends on the global seed.
+    keras.utils.set_random_seed(seed)
     task = tasks.get("permuted-mnist" if permuted else "mnist", path=mnist_path,
                      rows=settings["rows"], batch_size=settings["batch_size"],
                      seed=seed, **task_kwargs)
-    keras.utils.set_random_seed(seed)
-    if family == "indrnn":
-        hp = dict(SETTINGS[name])
-        model = deep_indrnn(task.input_shape, num_classes=task.output_size)
-        model.compile(optimizer=models.make_optimizer("adam", hp.pop("learning_rate"),
-                                                      **hp),
-                      loss=task.loss, metrics=["accuracy"])
-    else:
-        model = models.build_model(family, task, optimizer="adam", seed=seed,
-                                   **SETTINGS[name])
+    say = lambda text: log(f"{name}: {text}")  # noqa: E731
+    checkpoint = Checkpoint(directory, settings.get("checkpoint_minutes"))
+    model, state = checkpoint.restore()
+    if model is None:
+        if family == "indrnn":
+            hp = dict(SETTINGS[name])
+            model = deep_indrnn(task.input_shape, num_classes=task.output_size)
+            model.compile(optimizer=models.make_optimizer(
+                "adam", hp.pop("learning_rate"), **hp),
+                loss=task.loss, metrics=["accuracy"])
+        else:
+            model = models.build_model(family, task, optimizer="adam", seed=seed,
+                                       **SETTINGS[name])
     budget = 60 * settings["minutes"]
     clock = WallClock(budget, budget / settings["evaluations"], task.validation,
-                      log=lambda text: log(f"{name}: {text}"))
-    log(f"{name}: training for {settings['minutes']:g} min "
-        f"({model.count_params()} parameters)")
-    model.fit(task.train.repeat(), steps_per_epoch=settings["chunk"],
-              epochs=10**9, callbacks=[clock], verbose=0, shuffle=False)
+                      log=say, count_validation=settings.get(
+                          "validation_in_budget", True),
+                      max_steps=settings.get("max_steps"), checkpoint=checkpoint)
+    # Keras builds a fresh model's compiled loss and metrics on a batch it
+    # takes from the training data (a reloaded model's are built): built
+    # here on a validation batch, a run and its resumed copy see the same
+    # training batches.
+    model.evaluate(task.validation.take(1), verbose=0)
+    train = task.train.repeat()
+    if state:
+        clock.restore(state)
+        # The batches the checkpointed steps took, so that the run goes on
+        # with the data it would have seen.
+        train = train.skip(clock.steps)
+        say(f"resumed from its checkpoint: {clock.steps} steps, "
+            f"{clock.budget_used / 60:.1f} of {settings['minutes']:g} min")
+    else:
+        say(f"training for {settings['minutes']:g} min "
+            f"({model.count_params()} parameters)")
+    if not clock.finished():
+        model.fit(train, steps_per_epoch=settings["chunk"], epochs=10**9,
+                  callbacks=[clock], verbose=0, shuffle=False)
     test = model.evaluate(task.test, verbose=0, return_dict=True)
     result = {
         "name": name,
@@ -90,56 +124,152 @@ def run(directory, name, mnist_path, settings, seed=0, log=print):
         "parameters": model.count_params(),
         "steps": clock.steps,
         "seconds": clock.elapsed,
+        "training_seconds": clock.training,
+        "sessions": clock.sessions,
         "diverged_at": clock.diverged_at,
         "curve": clock.curve,
         "test_accuracy": float(test["accuracy"]),
+        "test_loss": float(test["loss"]),
+        "num_test": settings.get("num_test") or "all",
         "baseline": task.baseline,
     }
     os.makedirs(directory, exist_ok=True)
     with open(os.path.join(directory, RESULT_FILE), "w") as f:
         json.dump(result, f, indent=1)
-    log(f"{name}: test accuracy {result['test_accuracy']:.4f} after "
-        f"{clock.steps} steps")
+    checkpoint.remove()
+    say(f"test accuracy {result['test_accuracy']:.4f} after {clock.steps} steps")
     return result
+
+
+class Checkpoint:
+    """The model (weights and optimizer state) and the clock's state of a
+    resumable run, saved every `minutes` of training.
+
+    The model goes to a new file first and `checkpoint.json`, which names
+    it, is replaced after it: a stop at any moment leaves a pair that
+    belongs together.
+    """
+
+    def __init__(self, directory, minutes):
+        self.directory, self.seconds = directory, minutes and 60 * minutes
+        self.path = os.path.join(directory, CHECKPOINT_STATE)
+
+    def restore(self):
+        """`(model, clock state)`, or `(None, None)` without a checkpoint."""
+        if not self.seconds or not os.path.exists(self.path):
+            return None, None
+        with open(self.path) as f:
+            state = json.load(f)
+        model = keras.saving.load_model(os.path.join(self.directory,
+                                                     state["model"]))
+        return model, state
+
+    def save(self, model, state):
+        os.makedirs(self.directory, exist_ok=True)
+        name = f"checkpoint-{state['steps']}.keras"
+        model.save(os.path.join(self.directory, name))
+        old = self._model_name()
+        with open(self.path + ".tmp", "w") as f:
+            json.dump({**state, "model": name}, f)
+        os.replace(self.path + ".tmp", self.path)
+        if old and old != name:
+            os.remove(os.path.join(self.directory, old))
+
+    def remove(self):
+        old = self._model_name()
+        if old:
+            os.remove(os.path.join(self.directory, old))
+            os.remove(self.path)
+
+    def _model_name(self):
+        if not os.path.exists(self.path):
+            return None
+        with open(self.path) as f:
+            return json.load(f)["model"]
 
 
 class WallClock(keras.callbacks.Callback):
     """Stops training after `budget` seconds and validates every `interval`
     seconds, at the end of a `chunk`-step epoch (where the model's weights
-    are current on every backend)."""
+    are current on every backend).
 
-    def __init__(self, budget, interval, validation, log=print):
+    `count_validation`: the budget counts validation time too (else
+    training time only). `checkpoint`: saved at an epoch end once its
+    interval has passed. Its clock carries over a resumed run's seconds.
+    """
+
+    def __init__(self, budget, interval, validation, log=print,
+                 count_validation=True, max_steps=None, checkpoint=None):
         super().__init__()
         self.budget, self.interval = budget, interval
         self.validation, self.log = validation, log
-        self.curve, self.steps, self.elapsed = [], 0, 0.0
+        self.count_validation, self.max_steps = count_validation, max_steps
+        self.checkpoint = checkpoint
+        self.curve, self.steps = [], 0
+        self.elapsed = self.training = 0.0
         self.diverged_at = None
+        self.sessions = 0
+        self.last = self.saved = 0.0
+
+    def state(self):
+        return {"steps": self.steps, "elapsed": self.elapsed,
+                "training": self.training, "curve": self.curve,
+                "diverged_at": self.diverged_at, "last": self.last,
+                "sessions": self.sessions}
+
+    def restore(self, state):
+        for key in ("steps", "elapsed", "training", "curve", "diverged_at",
+                    "last", "sessions"):
+            setattr(self, key, state[key])
+        self.saved = self.budget_used
+
+    @property
+    def budget_used(self):
+        return self.elapsed if self.count_validation else self.training
+
+    def finished(self):
+        return (self.diverged_at is not None or self.budget_used >= self.budget
+                or (self.max_steps is not None and self.steps >= self.max_steps))
 
     def on_train_begin(self, logs=None):
-        self.start = time.perf_counter()
-        self.last = 0.0
+        self.sessions += 1
+        self.tick = time.perf_counter()
+
+    def _advance(self, training):
+        now = time.perf_counter()
+        self.elapsed += now - self.tick
+        if training:
+            self.training += now - self.tick
+        self.tick = now
 
     def on_train_batch_end(self, batch, logs=None):
         self.steps += 1
-        self.elapsed = time.perf_counter() - self.start
+        self._advance(training=True)
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
             # A NaN model predicts one class from here on: stop, and say so.
             self.diverged_at = self.steps
             self.log(f"training loss {float(loss)} at step {self.steps}: "
                      "diverged, stopped")
-            self.model.stop_training = True
-        if self.elapsed >= self.budget:
+        if self.finished():
             self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.model.stop_training or self.elapsed - self.last >= self.interval:
-            self.last = self.elapsed
+        self._advance(training=True)
+        if self.model.stop_training or self.budget_used - self.last >= self.interval:
+            self.last = self.budget_used
             accuracy = float(self.model.evaluate(
                 self.validation, verbose=0, return_dict=True)["accuracy"])
-            self.curve.append([self.steps, round(self.elapsed, 1), accuracy])
-            self.log(f"{self.elapsed / 60:.1f} min, {self.steps} steps: "
+            self._advance(training=False)
+            self.curve.append([self.steps, round(self.budget_used, 1), accuracy])
+            self.log(f"{self.budget_used / 60:.1f} min, {self.steps} steps: "
                      f"validation accuracy {accuracy:.4f}")
+        if (self.checkpoint and self.checkpoint.seconds and not
+                self.model.stop_training and
+                self.budget_used - self.saved >= self.checkpoint.seconds):
+            self.saved = self.budget_used
+            self.checkpoint.save(self.model, self.state())
+            self._advance(training=False)
 
 
 def verdicts(results, minutes):

@@ -186,15 +186,43 @@ def is_complete(study):
     return finished(study) == study.planned
 
 
-def mostly_diverged(study):
-    """Whether most of the study's trials diverged (a finished study)."""
+def seed_failure(record, spec):
+    """Why one trial did not learn, or None if it did: it failed or
+    diverged, its best value never passed the "learned" threshold (halfway
+    from the baseline to a perfect score), or most of its validations were
+    worse than the memoryless baseline by that same margin (a model that
+    sits above the baseline has not trained, whatever one validation
+    reached)."""
+    if record["status"] == "FAILED":
+        return "failed"
+    if record.get("diverged"):
+        return "diverged"
+    _, direction, baseline = task_threshold(spec)
+    learned = learned_threshold(spec)
+    if not objective_lib.reached(record.get("value"), learned, direction):
+        return "never learned"
+    worse = 2 * baseline - learned  # the baseline's mirror of `learned`
+    values = [v for _, _, v in record.get("curve") or ()]
+    above = sum(not objective_lib.is_finite(v) or
+                not objective_lib.reached(v, worse, direction) for v in values)
+    if values and above > len(values) / 2:
+        return "above the baseline"
+    return None
+
+
+def mostly_failed(study, spec):
+    """`{trial: why}` of a finished study's seeds that did not learn
+    (`seed_failure`) when they are most of its planned trials, else {}:
+    such a rate counts like a diverged one, and the next lower rate runs."""
     _, records = read(study.directory)
-    return sum(bool(r.get("diverged")) for r in records) > study.planned / 2
+    failures = {r["seed"]: why for r in records
+                if (why := seed_failure(r, spec)) is not None}
+    return failures if len(failures) > study.planned / 2 else {}
 
 
 # One family's studies in a per-family experiment: its start rates (each
-# run), then the next lower rate while the lowest one tried diverged in
-# most seeds.
+# run), then, while most seeds did not learn (`mostly_failed`) at every
+# rate tried, the next lower rate, until one learns or the grid ends.
 
 def family_study(plan, root, experiment, family, rate):
     spec = plan.studies[experiment]
@@ -247,10 +275,8 @@ def chain(plan, root, experiment, family):
         studies = [family_study(plan, root, experiment, family, r) for r in rates]
         if not all(is_complete(s) for s in studies):
             return studies, False
-        lowest = min(rates)
-        lower = plans.lower_rate(lowest)
-        if lower is None or not mostly_diverged(
-                family_study(plan, root, experiment, family, lowest)):
+        lower = plans.lower_rate(min(rates))
+        if lower is None or any(not mostly_failed(s, spec) for s in studies):
             return studies, True
         rates.append(lower)
 

@@ -223,6 +223,16 @@ def make_units(plan, root, mnist_path):
                     d, n, mnist_path, plan.mnist, log=log),
                 lambda d=directory: float(mnist.read(d) is not None),
                 lambda d=directory: (mnist.read(d) or {}).get("seconds")))
+    if mnist_path and plan.mnist_hours:
+        for name in plans.MNIST_HOURS_RUNS:
+            directory = os.path.join(root, "mnist_hours", name)
+            units.append(Unit(
+                f"mnist_hours/{name}", "mnist_hours", plans.mnist_hours_seconds(plan),
+                lambda log, d=directory, n=name: mnist.run(
+                    d, n, mnist_path, plan.mnist_hours, log=log),
+                lambda d=directory: float(mnist.read(d) is not None),
+                lambda d=directory: (mnist.read(d) or {}).get("seconds"),
+                optional=name in plans.MNIST_HOURS_OPTIONAL))
     rank = {name: i for i, name in enumerate(plan.order)}
     return sorted(units, key=lambda u: rank.get(u.name, len(rank)))
 
@@ -309,19 +319,27 @@ class Budget:
     (`_budget.spent_seconds`, updated as each unit ends), so that a run
     resumed in another session knows what is left."""
 
-    def __init__(self, root, hours):
+    def __init__(self, root, hours, round_name=None):
         self.root, self.seconds = root, hours and 3600 * hours
-        self.spent = _runs(root).get("_budget", {}).get("spent_seconds", 0.0)
+        self.round = round_name
+        stored = _runs(root).get("_budget", {})
+        self.spent = (stored.get("spent_seconds", 0.0)
+                      if stored.get("round") == round_name else 0.0)
         self.mark = time.time()
 
     def checkpoint(self):
         now = time.time()
         self.spent += now - self.mark
         self.mark = now
-        spent = self.spent
-        _runs(self.root, lambda runs: runs.update(
-            _budget={"hours": self.seconds and self.seconds / 3600,
-                     "spent_seconds": spent}))
+        entry = {"round": self.round, "hours": self.seconds and self.seconds / 3600,
+                 "spent_seconds": self.spent}
+
+        def update(runs):
+            old = runs.get("_budget")
+            if old and old.get("round") != self.round:
+                runs.setdefault("_budget_rounds", []).append(old)
+            runs["_budget"] = entry
+        _runs(self.root, update)
 
     def left(self):
         if not self.seconds:
@@ -370,7 +388,8 @@ def run_units(units, args, root, plan, every_unit=None):
     progress = Progress(pending, args.jobs)
     if not plan.order:
         pending.sort(key=lambda u: -progress.remaining[u.name])
-    budget = Budget(root, args.budget_hours or plan.budget_hours)
+    budget = Budget(root, args.budget_hours or plan.budget_hours,
+                    plan.budget_round)
     print(f"{len(pending)} unit(s) to run, {args.jobs} at a time: about "
           f"{plans.format_minutes(progress.left({}))} at most (every trial at "
           "its full budget)" + budget.text(), flush=True)

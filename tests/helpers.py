@@ -59,3 +59,19 @@ def run_layer_test(layer, input_shape, directory, expected_output_shape=None):
     assert any(not np.array_equal(b, a) for b, a in zip(before, after))
     reloaded, _ = assert_reload_matches(model, x, directory, atol=1e-6)
     return reloaded
+
+
+def make_mnist_npz(path, num_train=40, num_test=12, seed=0):
+    """A small random `mnist.npz` in Keras's format; returns its arrays."""
+    rng = np.random.default_rng(seed)
+    arrays = {
+        "x_train": rng.integers(0, 256, (num_train, 28, 28), dtype=np.uint8),
+        "y_train": np.concatenate(
+            [np.full(num_train // 2, 7),
+             rng.integers(0, 10, num_train - num_train // 2)]
+        ).astype(np.uint8),
+        "x_test": rng.integers(0, 256, (num_test, 28, 28), dtype=np.uint8),
+        "y_test": rng.integers(0, 10, num_test).astype(np.uint8),
+    }
+    np.savez(path, **arrays)
+    return arrays

@@ -9,25 +9,12 @@ from keras_rnninit.tasks import mnist
 from keras_rnninit.tasks import permuted_mnist
 from keras_rnninit.tasks.mnist import pixel_permutation
 
+from helpers import make_mnist_npz as make_npz
+
 
 def all_examples(ds):
     xs, ys = zip(*[(np.asarray(x), np.asarray(y)) for x, y in ds])
     return np.concatenate(xs), np.concatenate(ys)
-
-
-def make_npz(path, num_train=40, num_test=12, seed=0):
-    rng = np.random.default_rng(seed)
-    arrays = {
-        "x_train": rng.integers(0, 256, (num_train, 28, 28), dtype=np.uint8),
-        "y_train": np.concatenate(
-            [np.full(num_train // 2, 7),
-             rng.integers(0, 10, num_train - num_train // 2)]
-        ).astype(np.uint8),
-        "x_test": rng.integers(0, 256, (num_test, 28, 28), dtype=np.uint8),
-        "y_test": rng.integers(0, 10, num_test).astype(np.uint8),
-    }
-    np.savez(path, **arrays)
-    return arrays
 
 
 @pytest.fixture
