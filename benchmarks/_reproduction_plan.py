@@ -188,7 +188,7 @@ CPU_ORDER = (
     "np_fixed/adding_T100", "np_fixed/multiplication_T100",
     "np_fixed/adding_T200", "np_fixed/multiplication_T200",
     "np_fixed/adding_T400", "np_fixed/multiplication_T400",
-    "adding_T1000/irnn", "adding_T1000/indrnn", "adding_T1000/lstm",
+    "adding_T1000/irnn",
     "chrono_copy_T500/lstm-chrono", "chrono_copy_T500/lstm",
     "chrono_adding_T750/lstm-chrono", "chrono_adding_T750/lstm",
     "adding_T1000/np-rnn", "adding_T1000/tanh-rnn",

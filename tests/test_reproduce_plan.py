@@ -1,7 +1,7 @@
 """The rules of `benchmarks/reproduce.py`'s plan and verdicts (no training).
 
-The learning-rate chain (a rate that diverged in most seeds adds the next
-lower half-decade rate), the choice of a family's best rate, and the tests
+The learning-rate chain (while most seeds at every rate tried did not
+learn, the next lower half-decade rate), the choice of a family's best rate, and the tests
 behind the verdicts, checked on made-up trial records.
 """
 
@@ -37,9 +37,9 @@ def test_lower_rate_is_the_next_half_decade_below(rate, lower):
         assert got < rate
 
 
-def test_a_chain_adds_lower_rates_while_the_lowest_diverged(monkeypatch, tmp_path):
+def test_a_chain_adds_lower_rates_until_one_learns(monkeypatch, tmp_path):
     plan = plans.cpu_plan()
-    diverging = {1e-4, 10 ** -4.5}
+    failing = {1e-4, 10 ** -4.5}
     state = {"complete": set()}
 
     def rate_of(study):
@@ -47,8 +47,8 @@ def test_a_chain_adds_lower_rates_while_the_lowest_diverged(monkeypatch, tmp_pat
 
     monkeypatch.setattr(studies, "is_complete",
                         lambda s: rate_of(s) in state["complete"])
-    monkeypatch.setattr(studies, "mostly_diverged",
-                        lambda s: any(math.isclose(rate_of(s), r) for r in diverging))
+    monkeypatch.setattr(studies, "mostly_failed", lambda s, spec: {0: "x"} if any(
+        math.isclose(rate_of(s), r) for r in failing) else {})
     chain, done = studies.chain(plan, str(tmp_path), "adding_T1000", "irnn")
     assert [rate_of(s) for s in chain] == [1e-4] and not done
     state["complete"].add(1e-4)
@@ -60,10 +60,51 @@ def test_a_chain_adds_lower_rates_while_the_lowest_diverged(monkeypatch, tmp_pat
     assert [rate_of(s) for s in chain] == pytest.approx([1e-4, 10 ** -4.5, 1e-5])
     state["complete"].add(rate_of(chain[-1]))
     chain, done = studies.chain(plan, str(tmp_path), "adding_T1000", "irnn")
-    # 1e-5 did not diverge: the chain is finished there.
+    # Most seeds learned at 1e-5: the chain is finished there.
     assert len(chain) == 3 and done
     assert chain[-1].directory.endswith(os.path.join("adding_T1000", "irnn",
                                                      "lr_1e-05"))
+
+
+def test_no_lower_rate_once_a_start_rate_learns(monkeypatch, tmp_path):
+    """LSTM at T = 1000 starts at 3.16e-2 and 1e-2: the lower one failing
+    adds nothing while the higher one learned."""
+    plan = plans.cpu_plan()
+    monkeypatch.setattr(studies, "is_complete", lambda s: True)
+    monkeypatch.setattr(studies, "mostly_failed", lambda s, spec: {0: "x"} if
+                        math.isclose(s.grid[0], 1e-2) else {})
+    chain, done = studies.chain(plan, str(tmp_path), "adding_T1000", "lstm")
+    assert [s.grid[0] for s in chain] == pytest.approx([10 ** -1.5, 1e-2])
+    assert done
+    monkeypatch.setattr(studies, "mostly_failed", lambda s, spec: {0: "x"})
+    monkeypatch.setattr(studies, "is_complete", lambda s: s.grid[0] > 5e-3)
+    chain, done = studies.chain(plan, str(tmp_path), "adding_T1000", "lstm")
+    assert [s.grid[0] for s in chain] == pytest.approx(
+        [10 ** -1.5, 1e-2, 10 ** -2.5]) and not done
+
+
+def curve_record(values, best=None, diverged=False, status="COMPLETED"):
+    return {"seed": 0, "status": status, "diverged": diverged,
+            "value": min(values) if best is None else best,
+            "curve": [[100 * (i + 1), 1.0, v] for i, v in enumerate(values)]}
+
+
+@pytest.mark.parametrize("values, why", [
+    ([0.17, 0.12, 0.05, 0.02], None),                 # learned
+    ([0.17, 0.17, 0.17, 0.0067], None),               # at the baseline, then learned
+    ([0.17, 0.16, 0.12, 0.09], "never learned"),      # best 0.09 > 1/12
+    ([0.40, 0.38, 0.42, 0.05, 0.04], "above the baseline"),
+    ([0.40, 0.04, 0.24, 0.05, 0.06], None),           # oscillating, mostly under
+])
+def test_a_seed_learns_or_says_why_not(values, why):
+    spec = plans.cpu_plan().studies["adding_T1000"]
+    assert studies.seed_failure(curve_record(values), spec) == why
+
+
+def test_a_diverged_or_failed_seed_did_not_learn():
+    spec = plans.cpu_plan().studies["adding_T1000"]
+    assert studies.seed_failure(curve_record([0.1], diverged=True), spec) == "diverged"
+    assert studies.seed_failure(curve_record([0.1], status="FAILED"), spec) == "failed"
 
 
 def test_a_rate_taken_from_another_experiment_waits_for_it(monkeypatch, tmp_path):
@@ -157,7 +198,9 @@ def test_every_unit_in_the_order_belongs_to_the_plan():
     names = {u for u, _, _ in plans.study_units(plan)}
     names |= {u for u, *_ in plans.np_studies(plan)}
     names |= {"clockwork_fair", "clockwork_generation"}
+    names |= {f"mnist_hours/{n}" for n in plans.MNIST_HOURS_RUNS}
     assert set(plan.order) <= names
+    assert len(set(plan.order)) == len(plan.order)
     assert plans.check_families(plan) == []
 
 
@@ -182,7 +225,7 @@ def test_a_unit_starts_after_a_complete_unit_left_out_of_only(monkeypatch, tmp_p
                               paper_scale=False, mnist_path=None,
                               mnist_minutes=None)
     plan = types.SimpleNamespace(order=("chrono_copy_T500/indrnn",),
-                                 budget_hours=None)
+                                 budget_hours=None, budget_round=None)
     ran, failed = reproduce.run_units([waiting], args, str(tmp_path), plan,
                                       [source, waiting])
     assert failed == []
@@ -217,7 +260,7 @@ def test_an_interrupt_stops_the_running_units_and_says_so(monkeypatch, tmp_path,
                               paper_scale=False, mnist_path=None,
                               mnist_minutes=None)
     plan = types.SimpleNamespace(order=tuple(u.name for u in units),
-                                 budget_hours=None)
+                                 budget_hours=None, budget_round=None)
 
     def interrupt_when_both_run():
         while not pids.exists() or len(pids.read_text().split()) < 2:
@@ -244,3 +287,19 @@ def test_an_interrupt_stops_the_running_units_and_says_so(monkeypatch, tmp_path,
     for pid in map(int, pids.read_text().split()):
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_a_new_round_starts_its_budget_and_keeps_the_last_rounds(tmp_path):
+    reproduce = pytest.importorskip("reproduce")
+    root = str(tmp_path)
+    reproduce._runs(root, lambda runs: runs.update(
+        _budget={"hours": 6.0, "spent_seconds": 25000.0}))
+    budget = reproduce.Budget(root, 6.0, "second")
+    assert budget.spent == 0.0
+    budget.checkpoint()
+    runs = reproduce._runs(root)
+    assert runs["_budget"]["round"] == "second"
+    assert runs["_budget_rounds"] == [{"hours": 6.0, "spent_seconds": 25000.0}]
+    # The same round resumes what it spent.
+    assert reproduce.Budget(root, 6.0, "second").spent == pytest.approx(
+        runs["_budget"]["spent_seconds"])
