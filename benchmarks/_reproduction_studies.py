@@ -210,14 +210,58 @@ def seed_failure(record, spec):
     return None
 
 
-def mostly_failed(study, spec):
-    """`{trial: why}` of a finished study's seeds that did not learn
-    (`seed_failure`) when they are most of its planned trials, else {}:
-    such a rate counts like a diverged one, and the next lower rate runs."""
+def failures(study, spec):
+    """`{seed: why}` of a study's seeds that did not learn (`seed_failure`)."""
     _, records = read(study.directory)
-    failures = {r["seed"]: why for r in records
-                if (why := seed_failure(r, spec)) is not None}
-    return failures if len(failures) > study.planned / 2 else {}
+    return {r["seed"]: why for r in records
+            if (why := seed_failure(r, spec)) is not None}
+
+
+def mostly_failed(study, spec):
+    """`failures` of a finished study when they are most of its planned
+    trials, else {}: such a rate counts like a diverged one, and the next
+    lower rate runs."""
+    out = failures(study, spec)
+    return out if len(out) > study.planned / 2 else {}
+
+
+def failures_text(failed, seeds):
+    """`"3/4 did not learn (2 never learned, 1 diverged)"`."""
+    if not failed:
+        return f"0/{seeds} did not learn"
+    kinds = {}
+    for why in failed.values():
+        kinds[why] = kinds.get(why, 0) + 1
+    return (f"{len(failed)}/{seeds} did not learn ("
+            + ", ".join(f"{n} {why}" for why, n in kinds.items()) + ")")
+
+
+def rate_reasons(plan, root, experiment, family, chain_studies):
+    """`{rate: why it ran}` for a family's chain: a start rate, or added
+    because most seeds did not learn at every rate above it."""
+    spec = plan.studies[experiment]
+    starts = [resolve_rate(plan, root, r, family) for r in spec["rates"][family]]
+    out, above = {}, None
+    for s in chain_studies:
+        rate = s.grid[0]
+        if any(r is not None and math.isclose(rate, r) for r in starts):
+            out[rate] = "start rate"
+        elif above is not None:
+            out[rate] = (f"added: most seeds did not learn at every rate above "
+                         f"(at {above.grid[0]:.3g}: "
+                         f"{failures_text(failures(above, spec), above.planned)})")
+        if above is None or rate < above.grid[0]:
+            above = s
+    return out
+
+
+def rates_to_grid_end(rate):
+    """How many rates the rule can still add below `rate`, down to the grid's
+    end (`LOWEST_RATE`), `rate` included."""
+    n = 0
+    while rate is not None:
+        n, rate = n + 1, plans.lower_rate(rate)
+    return n
 
 
 # One family's studies in a per-family experiment: its start rates (each
