@@ -179,31 +179,26 @@ def choose(requested, environ=None):
     return Plan(jobs, threads=max(1, cores // jobs), auto=auto)
 
 
-def limit_threads():
-    """In a job on CPU, holds the backends to the plan's threads where an
-    environment variable does not reach (torch); a no-op elsewhere."""
+def with_threads(data):
+    """`data` (`seed -> (train, validation)`) with tf.data's pool held to
+    the job's threads in its training datasets (`data` itself outside a
+    job)."""
     threads = os.environ.get(THREADS)
-    if not threads or "torch" not in sys.modules:
-        return
-    import torch
+    if not threads:
+        return data
 
-    torch.set_num_threads(int(threads))
-    with contextlib.suppress(RuntimeError):  # set once per process
-        torch.set_num_interop_threads(1)
+    def limited(seed):
+        train, validation = data(seed)
+        if not hasattr(train, "with_options"):
+            return train, validation
+        import tensorflow as tf
 
+        options = tf.data.Options()
+        options.threading.private_threadpool_size = int(threads)
+        options.threading.max_intra_op_parallelism = 1
+        return train.with_options(options), validation
 
-def with_threads(dataset):
-    """`dataset` with tf.data's pool held to the job's threads (unchanged
-    outside a job)."""
-    threads = os.environ.get(THREADS)
-    if not threads or not hasattr(dataset, "with_options"):
-        return dataset
-    import tensorflow as tf
-
-    options = tf.data.Options()
-    options.threading.private_threadpool_size = int(threads)
-    options.threading.max_intra_op_parallelism = 1
-    return dataset.with_options(options)
+    return limited
 
 
 def is_job():
@@ -234,14 +229,23 @@ def free_port(ip="127.0.0.1"):
 
 
 def start_job():
-    """In a job, before any trial: keeps to its cores (when it has several),
-    and asks Linux for SIGTERM when the parent ends, even by SIGKILL (its
-    trial is lost, the finished ones kept); ends now if the parent is
-    already gone. A no-op elsewhere."""
-    if not is_job():
-        return
+    """Before any trial, in a process given a share of the machine
+    (`Plan.environment`): keeps to its cores, when it has several, and to
+    its threads where a variable does not reach (torch). In a job, also asks
+    Linux for SIGTERM when the parent ends, even by SIGKILL (its trial is
+    lost, the finished ones kept), and ends now if the parent is already
+    gone. A no-op elsewhere."""
     if os.environ.get(CORES) and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, [int(c) for c in os.environ[CORES].split(",")])
+    threads = os.environ.get(THREADS)
+    if threads and "torch" in sys.modules:
+        import torch
+
+        torch.set_num_threads(int(threads))
+        with contextlib.suppress(RuntimeError):  # set once per process
+            torch.set_num_interop_threads(1)
+    if not is_job():
+        return
     with contextlib.suppress(OSError, AttributeError):
         import ctypes
 

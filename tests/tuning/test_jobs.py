@@ -212,3 +212,21 @@ def test_two_jobs_lose_a_worker_stop_on_ctrl_c_and_resume_to_one_process_answer(
     for r in (report, expected):
         r.pop("timing"), r.pop("directory")
     assert report == expected
+
+
+def test_a_job_holds_tf_data_to_its_threads(monkeypatch):
+    import numpy as np
+    import tensorflow as tf
+
+    def data(seed):
+        x = np.zeros((4, 2), "float32")
+        return tf.data.Dataset.from_tensor_slices((x, x)).batch(2), (x, x)
+
+    assert jobs.with_threads(data) is data  # outside a job
+    monkeypatch.setenv(jobs.THREADS, "1")
+    train, validation = jobs.with_threads(data)(0)
+    # A trial repeats its training set: the options go along.
+    threading = train.repeat().options().threading
+    assert (threading.private_threadpool_size,
+            threading.max_intra_op_parallelism) == (1, 1)
+    assert validation[0].shape == (4, 2)
