@@ -345,7 +345,9 @@ def main(argv=None):
                         help="only rebuild the reports and the summary")
     parser.add_argument("--jobs", type=int, default=1,
                         help="studies run at a time, each in its own process "
-                             "(2 on a 2-core machine; default 1)")
+                             "with its share of the cores (or a GPU), as a "
+                             "job of rnninit-tune --jobs has (2 on a 2-core "
+                             "machine; default 1)")
     parser.add_argument("--no-summary", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     names = args.only.split(",") if args.only else list(STUDIES)
@@ -376,33 +378,45 @@ def _run_study(name):
 
 def _run_in_parallel(names, jobs):
     """Runs the studies `jobs` at a time, each in a process of its own, and
-    prints their lines prefixed by the study's name."""
+    prints their lines prefixed by the study's name.
+
+    Each process has the share of the machine that a job of `rnninit-tune
+    --jobs` has (`jobs.choose(jobs).environment(slot)`: its threads, its
+    cores or its GPU), so that studies side by side do not oversubscribe
+    the cores; a study that ends hands its share to the next.
+    """
     import subprocess
     import threading
 
+    from keras_rnninit.tuning import jobs as jobs_lib
+
+    plan = jobs_lib.choose(jobs)
+    print(f"{plan}, one study each", flush=True)
     pending = sorted(names, key=lambda n: -EXPECTED_MINUTES[n])
-    running, failed = [], []
+    free, running, failed = list(range(jobs)), [], []
 
     def relay(name, process):
         for line in process.stdout:
             print(f"[{name}] {line}", end="", flush=True)
 
     while pending or running:
-        while pending and len(running) < jobs:
-            name = pending.pop(0)
+        while pending and free:
+            name, slot = pending.pop(0), free.pop(0)
             process = subprocess.Popen(
                 [sys.executable, os.path.abspath(__file__), "--only", name,
                  "--no-summary"], stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, text=True)
+                stderr=subprocess.STDOUT, text=True,
+                env={**os.environ, **plan.environment(slot)})
             thread = threading.Thread(target=relay, args=(name, process))
             thread.start()
-            running.append((name, process, thread))
+            running.append((name, process, thread, slot))
         time.sleep(1)
         for entry in list(running):
-            name, process, thread = entry
+            name, process, thread, slot = entry
             if process.poll() is not None:
                 thread.join()
                 running.remove(entry)
+                free.append(slot)
                 if process.returncode:
                     failed.append(name)
     if failed:

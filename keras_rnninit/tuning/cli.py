@@ -250,7 +250,8 @@ def search_parser():
                    help="trials run at a time on this machine, each in a "
                         "process of its own (a chief and N workers on "
                         "loopback); auto: one per core on CPUs, one per GPU on "
-                        "GPUs, 1 on a TPU host or with --tuner-id, "
+                        "GPUs, no more than the memory available holds (about "
+                        "1.2 GiB each), 1 on a TPU host or with --tuner-id, "
                         "--cpu-replicas or a --strategy other than auto or "
                         "default; 1 runs them in this process. The answer is "
                         "the same for every N (default: %(default)s)")

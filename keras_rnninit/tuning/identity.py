@@ -182,7 +182,8 @@ def study_identity(settings, models, data, backend, context=None):
     """The identity `study.json` records.
 
     Args:
-        settings: the `StudySettings`.
+        settings: the settings that define the study
+            (`StudySettings.defining()`).
         models: candidate name -> its model as built for its first trial.
         data: `describe_data` of the first trial's data.
         backend: the Keras backend's name.
@@ -190,7 +191,7 @@ def study_identity(settings, models, data, backend, context=None):
             the families, the batch size), as JSON data.
     """
     return {
-        "settings": _jsonable(settings.defining()),
+        "settings": _jsonable(settings),
         "context": _jsonable(context or {}),
         "backend": backend,
         "models": {name: describe_model(model) for name, model in models.items()},

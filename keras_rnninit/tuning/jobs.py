@@ -17,6 +17,9 @@ of the machine, and that none outlives its parent.
 - A TPU host: one process. JAX gives a host's TPU chips to one process;
   splitting them takes per-process chip bounds (`TPU_VISIBLE_CHIPS`), which
   are not set here.
+- Memory: `auto` starts no more jobs than the memory available holds, at
+  `JOB_MEMORY` each (or what this process has used, if more: a job is this
+  program again).
 """
 
 import contextlib
@@ -43,6 +46,10 @@ ONE_THREAD_XLA = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_thread
 # takes seconds to start (imports, first compile), a small model's step
 # milliseconds.
 STEPS_PER_JOB = 2000
+# What one job needs, at least: a job of a one-trial adding study (T=100)
+# peaked at 0.84 GiB on TensorFlow, 1.0 GiB on JAX and 1.1 GiB on PyTorch
+# (measured here, Keras 3.15.1, CPU).
+JOB_MEMORY = int(1.2 * 2**30)
 # A worker still running this long after it was asked to stop is killed.
 STOP_SECONDS = 5.0
 # How long workers of a finished study have to end on their own.
@@ -64,19 +71,54 @@ def parse(text):
 
 
 @dataclasses.dataclass(frozen=True)
+class Machine:
+    """What a study's jobs share: this machine's (`Machine.this()`), or
+    given.
+
+    Args:
+        cores: the ids of the cores this process may run on.
+        gpus: the GPUs it may use, as `CUDA_VISIBLE_DEVICES` entries.
+        tpu: whether it is a TPU host.
+        memory: bytes of memory available, or None if unknown.
+        job_memory: bytes one job needs.
+    """
+
+    cores: tuple = (0,)
+    gpus: tuple = ()
+    tpu: bool = False
+    memory: int = None
+    job_memory: int = JOB_MEMORY
+
+    @classmethod
+    def this(cls, environ=None):
+        """This machine, found without starting a backend."""
+        try:
+            cores = tuple(sorted(os.sched_getaffinity(0)))
+        except AttributeError:  # not Linux
+            cores = tuple(range(os.cpu_count() or 1))
+        return cls(cores=cores, gpus=visible_gpus(environ),
+                   tpu=bool(glob.glob("/dev/accel[0-9]*")
+                            or glob.glob("/dev/vfio/[0-9]*")),
+                   memory=available_memory(),
+                   job_memory=max(JOB_MEMORY, _peak_memory()))
+
+
+@dataclasses.dataclass(frozen=True)
 class Plan:
     """How a study's trials share this machine.
 
     Args:
         jobs: processes that train trials.
         threads: threads each of them uses on CPU (None: the backend's own).
+        cores: the cores they share on CPU, in order.
         gpus: the GPU each job sees, in job order; empty on CPU.
-        note: why, when it is not the plain count (a TPU host).
+        note: why, when it is not the plain count (a TPU host, memory).
         auto: whether it was chosen for this machine (`--jobs auto`).
     """
 
     jobs: int
     threads: int = None
+    cores: tuple = ()
     gpus: tuple = ()
     note: str = ""
     auto: bool = False
@@ -84,10 +126,10 @@ class Plan:
     def __str__(self):
         count = f"{self.jobs} job{'s' * (self.jobs != 1)}"
         if self.gpus:
-            per = ("one per GPU" if len(set(self.gpus)) == self.jobs else
-                   f"on {len(set(self.gpus))} GPU{'s' * (len(set(self.gpus)) != 1)}")
-            return f"{count}: {per}"
-        if self.threads and self.jobs > 1:
+            gpus = len(set(self.gpus))
+            count += (": one per GPU" if gpus == self.jobs else
+                      f": on {gpus} GPU{'s' * (gpus != 1)}")
+        elif self.threads and self.jobs > 1:
             count += f" x {self.threads} thread{'s' * (self.threads != 1)}"
         return count + (f" ({self.note})" if self.note else "")
 
@@ -107,9 +149,9 @@ class Plan:
         jobs = max(1, min(self.jobs, trials))
         if jobs == self.jobs:
             return self
-        threads = self.threads and max(1, self.threads * self.jobs // jobs)
+        threads = self.threads and max(1, len(self.cores) // jobs)
         return dataclasses.replace(self, jobs=jobs, threads=threads,
-                                   gpus=self.gpus[:jobs])
+                                   gpus=self.gpus[:jobs], note="")
 
     def environment(self, index):
         """The variables job `index` starts with: its devices and threads."""
@@ -123,7 +165,7 @@ class Plan:
             flags = os.environ.get("XLA_FLAGS", "")
             env["XLA_FLAGS"] = f"{flags} {ONE_THREAD_XLA}".strip()
         else:  # XLA sizes its pool by the cores a process may run on
-            cores = _core_ids()[index * self.threads:(index + 1) * self.threads]
+            cores = self.cores[index * self.threads:(index + 1) * self.threads]
             env[CORES] = ",".join(map(str, cores))
         return env
 
@@ -148,62 +190,85 @@ def visible_gpus(environ=None):
     return tuple(str(i) for i in range(count))
 
 
-def _tpu_host():
-    return bool(glob.glob("/dev/accel[0-9]*") or glob.glob("/dev/vfio/[0-9]*"))
-
-
-def _core_ids():
+def available_memory():
+    """Bytes of memory that new processes can use without swapping (Linux's
+    `MemAvailable`), or None where it is not known. A container's own
+    limit (cgroup) is not read."""
     try:
-        return sorted(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return list(range(os.cpu_count() or 1))
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
-def _cores():
-    return len(_core_ids())
+def _peak_memory():
+    """The most memory this process has held, in bytes (0 if unknown)."""
+    try:
+        import resource
+    except ImportError:  # not Unix
+        return 0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # KiB on Linux
 
 
-def choose(requested, environ=None):
-    """The `Plan` for `--jobs requested` (a count or `auto`) on this machine."""
+def _gib(size):
+    return f"{size / 2**30:.1f} GiB"
+
+
+def choose(requested, machine=None):
+    """The `Plan` for `--jobs requested` (a count or `auto`) on `machine`
+    (default: this one).
+
+    `auto` is one job per GPU, else one per core (one on a TPU host), and
+    never more than the memory available holds; a count is taken as given.
+    """
+    machine = machine or Machine.this()
     auto = requested == AUTO
-    gpus = visible_gpus(environ)
-    if gpus:
-        jobs = len(gpus) if auto else requested
-        return Plan(jobs, gpus=tuple(gpus[i % len(gpus)] for i in range(jobs)),
-                    auto=auto)
-    if auto and _tpu_host():
+    if auto and machine.tpu and not machine.gpus:
         return Plan(1, note="a TPU host's chips belong to one JAX process",
                     auto=auto)
-    cores = _cores()
-    jobs = cores if auto else requested
-    return Plan(jobs, threads=max(1, cores // jobs), auto=auto)
+    jobs = (len(machine.gpus) or len(machine.cores)) if auto else requested
+    note = ""
+    if auto and machine.memory is not None:
+        fits = max(1, machine.memory // machine.job_memory)
+        if fits < jobs:
+            jobs, note = fits, (f"memory for {fits}: {_gib(machine.memory)} "
+                                f"available, about {_gib(machine.job_memory)} "
+                                "a job")
+    if machine.gpus:
+        gpus = machine.gpus
+        return Plan(jobs, gpus=tuple(gpus[i % len(gpus)] for i in range(jobs)),
+                    note=note, auto=auto)
+    return Plan(jobs, threads=max(1, len(machine.cores) // jobs),
+                cores=tuple(machine.cores), note=note, auto=auto)
 
 
-def limit_threads():
-    """In a job on CPU, holds the backends to the plan's threads where an
-    environment variable does not reach (torch); a no-op elsewhere."""
+def with_threads(data):
+    """`data` (`seed -> (train, validation)`) with tf.data's pool held to
+    the job's threads in its training datasets (`data` itself outside a
+    job)."""
     threads = os.environ.get(THREADS)
-    if not threads or "torch" not in sys.modules:
-        return
-    import torch
+    if not threads:
+        return data
 
-    torch.set_num_threads(int(threads))
-    with contextlib.suppress(RuntimeError):  # set once per process
-        torch.set_num_interop_threads(1)
+    def limited(seed):
+        train, validation = data(seed)
+        if not hasattr(train, "with_options"):
+            return train, validation
+        import tensorflow as tf
 
+        options = tf.data.Options()
+        options.threading.private_threadpool_size = int(threads)
+        options.threading.max_intra_op_parallelism = 1
+        return train.with_options(options), validation
 
-def with_threads(dataset):
-    """`dataset` with tf.data's pool held to the job's threads (unchanged
-    outside a job)."""
-    threads = os.environ.get(THREADS)
-    if not threads or not hasattr(dataset, "with_options"):
-        return dataset
-    import tensorflow as tf
-
-    options = tf.data.Options()
-    options.threading.private_threadpool_size = int(threads)
-    options.threading.max_intra_op_parallelism = 1
-    return dataset.with_options(options)
+    return limited
 
 
 def is_job():
@@ -234,14 +299,23 @@ def free_port(ip="127.0.0.1"):
 
 
 def start_job():
-    """In a job, before any trial: keeps to its cores (when it has several),
-    and asks Linux for SIGTERM when the parent ends, even by SIGKILL (its
-    trial is lost, the finished ones kept); ends now if the parent is
-    already gone. A no-op elsewhere."""
-    if not is_job():
-        return
+    """Before any trial, in a process given a share of the machine
+    (`Plan.environment`): keeps to its cores, when it has several, and to
+    its threads where a variable does not reach (torch). In a job, also asks
+    Linux for SIGTERM when the parent ends, even by SIGKILL (its trial is
+    lost, the finished ones kept), and ends now if the parent is already
+    gone. A no-op elsewhere."""
     if os.environ.get(CORES) and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, [int(c) for c in os.environ[CORES].split(",")])
+    threads = os.environ.get(THREADS)
+    if threads and "torch" in sys.modules:
+        import torch
+
+        torch.set_num_threads(int(threads))
+        with contextlib.suppress(RuntimeError):  # set once per process
+            torch.set_num_interop_threads(1)
+    if not is_job():
+        return
     with contextlib.suppress(OSError, AttributeError):
         import ctypes
 

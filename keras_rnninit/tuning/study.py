@@ -7,12 +7,16 @@ most `steps` optimizer steps, validates every `eval_every` steps, stops once
 the objective reaches the threshold (recording the steps it took) or at the
 first NaN / inf, and writes `result.json` beside keras-tuner's `trial.json`:
 its hyperparameters, seed, curve and timings. `Progress` writes a line per
-finished trial. Which process runs which trial is `runner`'s business.
+finished trial. `Study` is one run of a study, and its `run` the lifecycle
+of every trial (claim, run, record, reissue) whatever the process's part;
+which part a process takes, alone, the chief or a worker, is `runner`'s
+business, and reaches this module only as the `part` it passes to `run`.
 """
 
 import contextlib
 import dataclasses
 import glob
+import io
 import json
 import math
 import os
@@ -28,7 +32,6 @@ from keras_rnninit import _keras_compat
 from keras_rnninit import objective as objective_lib
 from keras_rnninit.tuning import estimate
 from keras_rnninit.tuning import identity as identity_lib
-from keras_rnninit.tuning import jobs as jobs_lib
 from keras_rnninit.tuning import oracle as oracle_lib
 from keras_rnninit.tuning import protocols
 from keras_rnninit.tuning.candidates import StudyError
@@ -198,34 +201,6 @@ def load_settings(directory):
         return StudySettings.from_dict(json.load(f)["settings"])
 
 
-def prepare_directory(settings, current, overwrite, log):
-    """Checks a rerun against the study the directory holds (or starts a new
-    one there) and records the settings and identity in `study.json`."""
-    path = os.path.join(settings.directory, STUDY_FILE)
-    if overwrite and os.path.isdir(settings.directory):
-        shutil.rmtree(settings.directory)
-    if os.path.exists(path):
-        with open(path) as f:
-            stored = json.load(f)
-        recorded = stored.get("identity")
-        if recorded is None:
-            recorded = {
-                "settings": StudySettings.from_dict(stored["settings"]).defining(),
-                "backend": stored.get("backend"),
-            }
-            log(f"note: {settings.directory} was made before studies recorded "
-                "their models, data and library versions; they are recorded "
-                "now and checked on every later run.")
-        for line in identity_lib.check(settings.directory, recorded, current):
-            log(line)
-    with writing(settings.directory):
-        os.makedirs(settings.directory, exist_ok=True)
-        _write_json(path, {"settings": settings.to_dict(),
-                           "backend": keras.backend.backend(),
-                           "keras": keras.__version__,
-                           "identity": current})
-
-
 class StudyWriteError(keras_tuner.errors.FatalError):
     """A study's file could not be written (a full disk, a read-only
     directory): the study stops, every finished trial kept."""
@@ -262,27 +237,6 @@ def finished_trials(directory):
         except (OSError, ValueError, KeyError):
             continue  # torn by a kill: not finished
     return keys
-
-
-def current_identity(settings, candidates, entries, data, context=None):
-    """The identity of the study `settings` plans (`identity.study_identity`):
-    each candidate's model as built for its first planned trial, and the
-    first trial's data."""
-    first = {}
-    for values in entries:
-        first.setdefault(values["candidate"], values)
-    models = {
-        c.name: c.build(dict(first[c.name]),
-                        protocols.training_seed(settings.seed, first[c.name]["seed"]))
-        for c in candidates if c.name in first
-    }
-    seed = protocols.training_seed(settings.seed, entries[0]["seed"])
-    # As a trial does: a dataset's shuffle order depends on the global seed.
-    keras.utils.set_random_seed(seed)
-    train, validation = data(seed)
-    return identity_lib.study_identity(
-        settings, models, identity_lib.describe_data(train, validation),
-        keras.backend.backend(), context)
 
 
 class TrialMonitor(keras.callbacks.Callback):
@@ -372,21 +326,18 @@ class Progress:
     trials of every process.
 
     Args:
-        settings: the `StudySettings`.
-        entries: the plan's trials (`protocols.plan`).
+        study: the `Study`.
         log: where the lines go.
         jobs: how many trials run at a time.
     """
 
-    def __init__(self, settings, entries, log, jobs=1):
-        self.settings = settings
-        self.entries = entries
-        self.planned = len(entries)
+    def __init__(self, study, log, jobs=1):
+        self.study = study
         self.log = log
         self.jobs = jobs
         self.started = time.time()
         self.ran = []  # the results of the trials this run finished
-        self.done = finished_trials(settings.directory)
+        self.done = finished_trials(study.directory)
 
     def trial_ended(self, trial_dir, hyperparameters):
         result = oracle_lib.read_result(trial_dir, hyperparameters)
@@ -404,14 +355,15 @@ class Progress:
         else:
             outcome = f"best {result['value']:.4g}"
         elapsed = time.time() - self.started
+        s, entries = self.study.settings, self.study.entries
         left = estimate.seconds_left(
-            self.ran, [(e["candidate"], e["config"]) for e in self.entries
+            self.ran, [(e["candidate"], e["config"]) for e in entries
                        if protocols.entry_key(e) not in self.done],
-            self.settings.steps, self.jobs)
+            s.steps, self.jobs)
         self.log(
-            f"[{done}/{self.planned}] {result['candidate']} "
+            f"[{done}/{len(entries)}] {result['candidate']} "
             f"lr={hp['learning_rate']:.3g} seed={result['seed']}: "
-            f"{self.settings.objective} {outcome} "
+            f"{s.objective} {outcome} "
             f"({result['seconds']['total']:.1f} s; {_minutes(elapsed)} so far, "
             f"about {_minutes(left)} left)"
         )
@@ -420,18 +372,15 @@ class Progress:
 class StudyTuner(keras_tuner.Tuner):
     """Runs one planned trial: build, train with `TrialMonitor`, record."""
 
-    def __init__(self, oracle, settings, candidates, data, log=print,
-                 fit_verbose=0, **kwargs):
+    def __init__(self, oracle, study, log=print, fit_verbose=0, **kwargs):
         super().__init__(oracle=oracle, hypermodel=None, **kwargs)
-        self.settings = settings
-        self.candidates = {c.name: c for c in candidates}
-        self.data = data
+        self.study = study
         self.log = log
         self.fit_verbose = fit_verbose
         self.compiled = CompiledModels()
 
     def run_trial(self, trial, *args, **kwargs):
-        s = self.settings
+        s = self.study.settings
         hp = dict(trial.hyperparameters.values)
         earlier = oracle_lib.read_result(self.get_trial_dir(trial.trial_id), hp)
         if earlier is not None:
@@ -444,9 +393,9 @@ class StudyTuner(keras_tuner.Tuner):
         seed = protocols.training_seed(s.seed, hp["seed"])
         start = time.perf_counter()
         keras.utils.set_random_seed(seed)
-        train, validation = self.data(seed)
+        train, validation = self.study.data(seed)
         with keras_tuner.engine.tuner.maybe_distribute(self.distribution_strategy):
-            fresh = self.candidates[hp["candidate"]].build(hp, seed)
+            fresh = self.study.candidates[hp["candidate"]].build(hp, seed)
         model = fresh
         if self.distribution_strategy is None:
             model = self.compiled.take(fresh)
@@ -472,7 +421,7 @@ class StudyTuner(keras_tuner.Tuner):
                                evaluate)
         fit_start = time.perf_counter()
         model.fit(
-            jobs_lib.with_threads(train.repeat()),
+            train.repeat(),
             steps_per_epoch=s.eval_every, epochs=s.steps // s.eval_every,
             callbacks=[monitor], verbose=self.fit_verbose, shuffle=False,
         )
@@ -515,6 +464,150 @@ class StudyTuner(keras_tuner.Tuner):
 
     def load_model(self, trial):
         raise NotImplementedError("A study keeps results, not weights.")
+
+
+class Study:
+    """One run of a study: its settings, candidates, data and plan, built
+    once (by `run_study`) and the only way they reach this module.
+
+    `run` is the lifecycle of every trial, whatever this process's part:
+    the oracle (`PlanOracle`, here or in the chief) hands a trial out, a
+    `StudyTuner` runs it and writes its `result.json`, the oracle records its
+    end (and `Progress` the line), and the oracle's process takes back the
+    trial of a process that is gone.
+
+    Args:
+        settings: a `StudySettings`.
+        candidates: `Candidate`s, named as `settings.candidates`.
+        data: `seed -> (train, validation)`.
+        context: what else decides the trials, as JSON data (part of the
+            identity).
+    """
+
+    def __init__(self, settings, candidates, data, context=None):
+        names = tuple(c.name for c in candidates)
+        if names != settings.candidates:
+            raise StudyError(
+                f"The candidates {list(names)} do not match the settings' "
+                f"{list(settings.candidates)}."
+            )
+        self.settings = settings
+        self.directory = settings.directory
+        self.candidates = {c.name: c for c in candidates}
+        self.data = data
+        self.context = context
+        self.entries = settings.plan(candidates)
+
+    def finished(self):
+        """How many of the planned trials have finished."""
+        return len(finished_trials(self.directory)
+                   & {protocols.entry_key(values) for values in self.entries})
+
+    def identity(self):
+        """This run's identity (`identity.study_identity`): each candidate's
+        model as built for its first planned trial, and the first trial's
+        data."""
+        s, first = self.settings, {}
+        for values in self.entries:
+            first.setdefault(values["candidate"], values)
+        models = {
+            name: c.build(dict(first[name]),
+                          protocols.training_seed(s.seed, first[name]["seed"]))
+            for name, c in self.candidates.items() if name in first
+        }
+        seed = protocols.training_seed(s.seed, self.entries[0]["seed"])
+        # As a trial does: a dataset's shuffle order depends on the global seed.
+        keras.utils.set_random_seed(seed)
+        train, validation = self.data(seed)
+        return identity_lib.study_identity(
+            s.defining(), models, identity_lib.describe_data(train, validation),
+            keras.backend.backend(), self.context)
+
+    def run(self, part, overwrite=False, check=True, tf_strategy=None,
+            log=print, fit_verbose=0, jobs=1):
+        """Runs (or resumes) the trials this process takes part in.
+
+        Args:
+            part: this process's part (`distributed.take_part`): alone, the
+                chief or a worker.
+            check: compare this run's identity with the study's; False in a
+                process that its chief started with its own command.
+            jobs: how many trials run at a time, for the time left.
+            overwrite, tf_strategy, log, fit_verbose: as for `run_study`.
+        """
+        current = self.identity() if check else None
+        if part.is_worker:
+            # It waits for its chief, and refuses a study that is not its own.
+            if not part.join(lambda recorded: [] if current is None else
+                             identity_lib.check(self.directory, recorded, current)):
+                return
+        else:
+            self._prepare(current, overwrite, log)
+        reuse_compiled_programs()
+        s = self.settings
+        oracle = oracle_lib.PlanOracle(
+            self.entries, keras_tuner.Objective(s.objective, s.direction),
+            baseline=s.baseline, seed=s.seed,
+        )
+        if not part.is_worker:
+            oracle.ended = Progress(self, log, jobs).trial_ended
+        # keras-tuner prints "Reloading Tuner from ..." itself: the lines of
+        # `_prepare` say what is resumed.
+        with contextlib.redirect_stdout(io.StringIO()):
+            tuner = StudyTuner(
+                oracle, self, log=log, fit_verbose=fit_verbose,
+                directory=self.directory, project_name=PROJECT,
+                overwrite=False, distribution_strategy=tf_strategy,
+            )
+        if not part.is_worker:
+            if not tuner.oracle.trials and os.path.exists(
+                    os.path.join(self.directory, PROJECT, "oracle.json")):
+                # keras-tuner reloads a project from the tuner's own state
+                # file: a chief resuming a study that another tuner id ran
+                # would start over.
+                tuner.oracle.reload()
+            part.release_orphans(tuner.oracle)
+        # Trains here, serves the workers, or works for the chief.
+        with writing(self.directory):  # keras-tuner's own files
+            part.search(tuner)
+        if not part.is_worker:
+            # The saved oracle otherwise still lists its last trial as
+            # running, and a rerun would train it again.
+            tuner.save()
+
+    def _prepare(self, current, overwrite, log):
+        """Checks a rerun against the study the directory holds (or starts a
+        new one there), records the settings and identity in `study.json`,
+        and says what is resumed."""
+        path = os.path.join(self.directory, STUDY_FILE)
+        if overwrite and os.path.isdir(self.directory):
+            shutil.rmtree(self.directory)
+        if os.path.exists(path):
+            with open(path) as f:
+                stored = json.load(f)
+            recorded = stored.get("identity")
+            if recorded is None:
+                recorded = {
+                    "settings": StudySettings.from_dict(stored["settings"]).defining(),
+                    "backend": stored.get("backend"),
+                }
+                log(f"note: {self.directory} was made before studies recorded "
+                    "their models, data and library versions; they are recorded "
+                    "now and checked on every later run.")
+            for line in identity_lib.check(self.directory, recorded, current):
+                log(line)
+        with writing(self.directory):
+            os.makedirs(self.directory, exist_ok=True)
+            _write_json(path, {"settings": self.settings.to_dict(),
+                               "backend": keras.backend.backend(),
+                               "keras": keras.__version__,
+                               "identity": current})
+        finished, planned = self.finished(), len(self.entries)
+        if finished == planned:
+            log(f"{self.directory}: all {finished} trials finished; nothing to run.")
+        elif finished:
+            log(f"{self.directory}: resuming, {finished} of {planned} trials "
+                f"finished, {planned - finished} to run.")
 
 
 def compilation_cache():

@@ -62,30 +62,32 @@ def test_jobs_above_one_do_not_go_with_a_role_or_a_split_device(tmp_path, capsys
         assert args.jobs == 1
 
 
+GIB = 2**30
+CPU8 = jobs.Machine(cores=tuple(range(8)), memory=64 * GIB, job_memory=GIB)
+
+
 def test_auto_is_one_job_per_gpu_each_seeing_its_own():
-    plan = jobs.choose("auto", {"CUDA_VISIBLE_DEVICES": "3,5"})
+    plan = jobs.choose("auto", jobs.Machine(gpus=("3", "5"), memory=None))
     assert (plan.jobs, plan.gpus, str(plan)) == (2, ("3", "5"), "2 jobs: one per GPU")
     env = plan.environment(1)
     assert env["CUDA_VISIBLE_DEVICES"] == "5"
     assert env["XLA_PYTHON_CLIENT_PREALLOCATE"] == "false"
     assert env["TF_FORCE_GPU_ALLOW_GROWTH"] == "true"
-    assert str(jobs.choose(4, {"CUDA_VISIBLE_DEVICES": "0,1"})) == "4 jobs: on 2 GPUs"
+    assert str(jobs.choose(4, jobs.Machine(gpus=("0", "1")))) == "4 jobs: on 2 GPUs"
+    assert jobs.visible_gpus({"CUDA_VISIBLE_DEVICES": "3,5"}) == ("3", "5")
     assert jobs.visible_gpus({"CUDA_VISIBLE_DEVICES": "0,-1,2"}) == ("0",)
     assert jobs.visible_gpus({"CUDA_VISIBLE_DEVICES": "0",
                               "JAX_PLATFORMS": "cpu"}) == ()
 
 
-def test_on_cpus_a_job_per_core_with_one_thread_each(monkeypatch):
-    monkeypatch.setattr(jobs, "visible_gpus", lambda environ=None: ())
-    monkeypatch.setattr(jobs, "_tpu_host", lambda: False)
-    monkeypatch.setattr(jobs, "_core_ids", lambda: list(range(8)))
-    plan = jobs.choose("auto")
+def test_on_cpus_a_job_per_core_with_one_thread_each():
+    plan = jobs.choose("auto", CPU8)
     assert str(plan) == "8 jobs x 1 thread"
     env = plan.environment(0)
     assert "--xla_cpu_multi_thread_eigen=false" in env["XLA_FLAGS"]
     assert env["TF_NUM_INTRAOP_THREADS"] == env["OMP_NUM_THREADS"] == "1"
     assert jobs.CORES not in env
-    two = jobs.choose(2)
+    two = jobs.choose(2, CPU8)
     assert str(two) == "2 jobs x 4 threads"
     # Several threads: each job on cores of its own, which XLA sizes its
     # pool by.
@@ -98,7 +100,54 @@ def test_on_cpus_a_job_per_core_with_one_thread_each(monkeypatch):
     assert plan.for_study(trials=4, steps=1000).jobs == 2
     assert str(plan.for_study(trials=4, steps=100)) == (
         "1 job (a study this small does not pay for starting more)")
-    assert jobs.choose(4).for_study(trials=4, steps=100).jobs == 4
+    assert jobs.choose(4, CPU8).for_study(trials=4, steps=100).jobs == 4
+
+
+def test_auto_starts_no_more_jobs_than_memory_holds():
+    def machine(memory, **kwargs):
+        return jobs.Machine(**{"cores": tuple(range(8)), "memory": memory,
+                               "job_memory": 2 * GIB, **kwargs})
+
+    # Memory for 3 of 8 cores: 3 jobs, the cores shared out as threads, and
+    # the line says why.
+    plan = jobs.choose("auto", machine(7 * GIB))
+    assert (plan.jobs, plan.threads) == (3, 2)
+    assert str(plan) == ("3 jobs x 2 threads (memory for 3: 7.0 GiB "
+                         "available, about 2.0 GiB a job)")
+    assert [plan.environment(i)[jobs.CORES] for i in range(3)] == [
+        "0,1", "2,3", "4,5"]
+    # Enough memory, or none known: one job per core, nothing said.
+    for memory in (16 * GIB, None):
+        assert str(jobs.choose("auto", machine(memory))) == "8 jobs x 1 thread"
+    # Less than one job's worth still runs the study, in one process.
+    assert jobs.choose("auto", machine(GIB)).jobs == 1
+    # One job per GPU, as many as memory holds.
+    plan = jobs.choose("auto", machine(5 * GIB, gpus=("0", "1", "2", "3")))
+    assert plan.gpus == ("0", "1")
+    assert str(plan).startswith("2 jobs: one per GPU (memory for 2:")
+    # A count is the user's: taken as given.
+    assert jobs.choose(6, machine(GIB)).jobs == 6
+    # Fewer trials than memory allows jobs: the trials are the limit.
+    assert str(jobs.choose("auto", machine(7 * GIB)).at_most(2)) == (
+        "2 jobs x 4 threads")
+
+
+def test_a_tpu_host_is_one_job():
+    plan = jobs.choose("auto", jobs.Machine(cores=(0, 1, 2, 3), tpu=True))
+    assert str(plan) == "1 job (a TPU host's chips belong to one JAX process)"
+    assert jobs.choose(2, jobs.Machine(cores=(0, 1, 2, 3), tpu=True)).jobs == 2
+
+
+def test_this_machine_is_read_without_a_backend():
+    before = jobs._peak_memory()
+    machine = jobs.Machine.this()
+    after = jobs._peak_memory()
+    assert machine.cores and len(machine.cores) == len(set(machine.cores))
+    # A job is this program again: it needs at least what this one holds.
+    assert (max(jobs.JOB_MEMORY, before) <= machine.job_memory
+            <= max(jobs.JOB_MEMORY, after))
+    if sys.platform.startswith("linux"):
+        assert before > 0 and machine.memory > 0
 
 
 def test_jobs_need_a_program_to_start_again(monkeypatch):
@@ -212,3 +261,21 @@ def test_two_jobs_lose_a_worker_stop_on_ctrl_c_and_resume_to_one_process_answer(
     for r in (report, expected):
         r.pop("timing"), r.pop("directory")
     assert report == expected
+
+
+def test_a_job_holds_tf_data_to_its_threads(monkeypatch):
+    import numpy as np
+    import tensorflow as tf
+
+    def data(seed):
+        x = np.zeros((4, 2), "float32")
+        return tf.data.Dataset.from_tensor_slices((x, x)).batch(2), (x, x)
+
+    assert jobs.with_threads(data) is data  # outside a job
+    monkeypatch.setenv(jobs.THREADS, "1")
+    train, validation = jobs.with_threads(data)(0)
+    # A trial repeats its training set: the options go along.
+    threading = train.repeat().options().threading
+    assert (threading.private_threadpool_size,
+            threading.max_intra_op_parallelism) == (1, 1)
+    assert validation[0].shape == (4, 2)
