@@ -260,7 +260,9 @@ def _run_one(unit):
     """The `--unit` child: runs one unit, one line and exit 1 on a known error."""
     from keras_rnninit.tasks import DatasetUnavailableError
     from keras_rnninit.tuning import StudyError
+    from keras_rnninit.tuning import jobs as jobs_lib
 
+    jobs_lib.start_job()  # its share of the cores, as its parent chose
     try:
         unit.run(lambda *a: print(*a, flush=True))
     except (StudyError, DatasetUnavailableError, ValueError) as e:
@@ -372,10 +374,14 @@ def run_units(units, args, root, plan, every_unit=None):
     """Runs the units not yet complete, `args.jobs` at a time, in the plan's
     order (longest first without one), a unit only once the units it waits
     for are complete; each in a process of its own whose lines are
-    prefixed by its name. `every_unit` (default `units`) is where a unit
+    prefixed by its name, with the share of the machine of one job of
+    `rnninit-tune --jobs` (`jobs.choose(N).environment(slot)`: its threads,
+    its cores or its GPU). `every_unit` (default `units`) is where a unit
     it waits for is looked up: one left out of `--only` may be complete."""
     import subprocess
     import threading
+
+    from keras_rnninit.tuning import jobs as jobs_lib
 
     pending = []
     for unit in units:
@@ -390,7 +396,9 @@ def run_units(units, args, root, plan, every_unit=None):
         pending.sort(key=lambda u: -progress.remaining[u.name])
     budget = Budget(root, args.budget_hours or plan.budget_hours,
                     plan.budget_round)
-    print(f"{len(pending)} unit(s) to run, {args.jobs} at a time: about "
+    shares = jobs_lib.choose(args.jobs)
+    free = list(range(args.jobs))
+    print(f"{len(pending)} unit(s) to run, {shares}: about "
           f"{plans.format_minutes(progress.left({}))} at most (every trial at "
           "its full budget)" + budget.text(), flush=True)
     for unit in pending:
@@ -459,10 +467,11 @@ def run_units(units, args, root, plan, every_unit=None):
 
     try:
         while pending or running:
-            while len(running) < args.jobs:
+            while free:
                 unit = next_unit()
                 if unit is None:
                     break
+                slot = free.pop(0)
                 experiment_start.setdefault(unit.experiment, time.time())
                 print(f"== starting {unit.name} (at most "
                       f"{plans.format_minutes(progress.remaining[unit.name])})"
@@ -470,10 +479,11 @@ def run_units(units, args, root, plan, every_unit=None):
                 process = subprocess.Popen(
                     _child_command(args, unit), stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT, text=True,
+                    env={**os.environ, **shares.environment(slot)},
                     preexec_fn=_die_with_parent)
                 thread = threading.Thread(target=relay, args=(unit.name, process))
                 thread.start()
-                running.append((unit, process, thread, time.time()))
+                running.append((unit, process, thread, time.time(), slot))
             if not running and pending:
                 for unit in list(pending):
                     pending.remove(unit)
@@ -484,11 +494,12 @@ def run_units(units, args, root, plan, every_unit=None):
             if time.time() - budget.mark > 60:  # what a SIGKILL would lose
                 budget.checkpoint()
             for entry in list(running):
-                unit, process, thread, started = entry
+                unit, process, thread, started, slot = entry
                 if process.poll() is None:
                     continue
                 thread.join()
                 running.remove(entry)
+                free.append(slot)
                 seconds = time.time() - started
                 ok = process.returncode == 0
                 (finished_ok.add if ok else failed.append)(unit.name)
@@ -496,7 +507,7 @@ def run_units(units, args, root, plan, every_unit=None):
                 budget.checkpoint()
                 now = time.time()
                 print("== " + progress.finish(
-                    unit, seconds, ok, {u.name: now - t for u, _, _, t in running},
+                    unit, seconds, ok, {u.name: now - t for u, _, _, t, _ in running},
                     budget), flush=True)
                 left_in[unit.experiment].discard(unit.name)
                 if not left_in[unit.experiment]:
@@ -510,9 +521,9 @@ def run_units(units, args, root, plan, every_unit=None):
         _interrupts.stopped(
             interrupt, "reproduce.py", f"finished trials are kept{waiting}",
             "rerun the same command")
-        for unit, process, thread, _ in running:
+        for unit, process, thread, *_ in running:
             process.terminate()
-        for unit, process, thread, started in running:
+        for unit, process, thread, started, _ in running:
             process.wait()
             thread.join()
             _record(root, unit.name, time.time() - started)

@@ -248,7 +248,8 @@ def test_an_interrupt_stops_the_running_units_and_says_so(monkeypatch, tmp_path,
     pids = tmp_path / "pids"
     monkeypatch.setattr(reproduce, "_child_command", lambda args, unit: [
         sys.executable, "-c",
-        f"import os, time; open({str(pids)!r}, 'a').write(f'{{os.getpid()}}\\n'); "
+        f"import os, time; open({str(pids)!r}, 'a').write("
+        "f'{os.getpid()} {os.environ.get(\"TF_NUM_INTRAOP_THREADS\")}\\n'); "
         "time.sleep(60)"])
     recorded = []
     monkeypatch.setattr(reproduce, "_record",
@@ -263,7 +264,7 @@ def test_an_interrupt_stops_the_running_units_and_says_so(monkeypatch, tmp_path,
                                  budget_hours=None, budget_round=None)
 
     def interrupt_when_both_run():
-        while not pids.exists() or len(pids.read_text().split()) < 2:
+        while not pids.exists() or len(pids.read_text().splitlines()) < 2:
             threading.Event().wait(0.1)
         _thread.interrupt_main()
 
@@ -284,9 +285,16 @@ def test_an_interrupt_stops_the_running_units_and_says_so(monkeypatch, tmp_path,
         "rerun the same command"], captured.err
     assert "stop" not in captured.out and "Traceback" not in captured.out
     assert sorted(recorded) == ["adding_T1000/indrnn", "adding_T1000/lstm"]
-    for pid in map(int, pids.read_text().split()):
+    started = [line.split() for line in pids.read_text().splitlines()]
+    # Each unit had the share of the machine of one of 2 jobs.
+    from keras_rnninit.tuning import jobs
+
+    shares = jobs.choose(2)
+    assert sorted(threads for _, threads in started) == sorted(
+        shares.environment(i)["TF_NUM_INTRAOP_THREADS"] for i in range(2))
+    for pid, _ in started:
         with pytest.raises(ProcessLookupError):
-            os.kill(pid, 0)
+            os.kill(int(pid), 0)
 
 
 def test_a_new_round_starts_its_budget_and_keeps_the_last_rounds(tmp_path):
