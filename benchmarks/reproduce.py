@@ -151,6 +151,9 @@ def make_units(plan, root, mnist_path):
         spec = plan.studies[experiment]
         families = (family,) if family else tuple(spec["families"])
         rates = len(spec["rates"][family]) if family else spec["grid"][2]
+        # Its studies so far, the rates the rule added included.
+        chain, _ = studies.chain(plan, root, experiment, family)
+        rates = max(rates, sum(s.grid[2] for s in chain))
         estimate = plans.study_seconds(families, spec["length"], spec["steps"],
                                        rates * spec["seeds"], spec["task"])
         units.append(Unit(

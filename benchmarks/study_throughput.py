@@ -96,15 +96,38 @@ def _values(directory):
     return out
 
 
+def _timeline(directory, started, ended, jobs):
+    """Where a run's wall time went: `startup` (its start to the first
+    trial's), `shutdown` (the last trial's end to its exit), and `idle`
+    (job-seconds between the first trial's start and the last one's end in
+    which a job ran no trial: waits for work, and the tail). A trial's
+    start is its `result.json`'s time less its own total time."""
+    spans = []
+    for path in glob.glob(os.path.join(directory, "trials", "trial_*", "result.json")):
+        with open(path) as f:
+            total = json.load(f)["seconds"]["total"]
+        end = os.path.getmtime(path)
+        spans.append((end - total, end))
+    if not spans:
+        return {}
+    first, last = min(a for a, _ in spans), max(b for _, b in spans)
+    busy = sum(b - a for a, b in spans)
+    return {"startup": first - started, "shutdown": ended - last,
+            "idle": max(0.0, jobs * (last - first) - busy)}
+
+
 def jobs_run(study, work, name, jobs):
     d = os.path.join(work, f"{name}_{time.monotonic_ns()}")
+    started = time.time()
     run = Run(study + ["--jobs", jobs, "--directory", d],
               os.path.join(work, f"{name}.err"))
     seconds = run.wait()
     # Its first line says the choice, unless it runs in one process.
     first = run.lines[0][1] if run.lines else ""
     choice = first if " job" in first else "1 process"
-    return seconds, d, choice, _estimates(run.lines, seconds)
+    count = int(first.split()[0]) if " job" in first else 1
+    return (seconds, d, choice, _estimates(run.lines, seconds),
+            _timeline(d, started, time.time(), count))
 
 
 def chief_and_workers(study, work, workers):
@@ -114,10 +137,11 @@ def chief_and_workers(study, work, workers):
     runs = [Run(common + ["--tuner-id", "chief"], os.path.join(work, "chief.err"))]
     runs += [Run(common + ["--tuner-id", f"tuner{i}"],
                  os.path.join(work, f"tuner{i}.err")) for i in range(workers)]
-    started = runs[0].started
+    started, wall = runs[0].started, time.time() - (time.monotonic() - runs[0].started)
     for run in runs:
         run.wait()
-    return time.monotonic() - started, d
+    return (time.monotonic() - started, d,
+            _timeline(d, wall, time.time(), workers))
 
 
 def _cpu_seconds():
@@ -155,11 +179,11 @@ def main():
         for label, jobs in kinds:
             before = _cpu_seconds()
             if jobs is None:
-                seconds, d = chief_and_workers(study, work, cores)
+                seconds, d, timeline = chief_and_workers(study, work, cores)
                 choice = f"{cores + 1} processes"
             else:
-                seconds, d, choice, trace = jobs_run(study, work, label[2:].replace(
-                    " ", ""), jobs)
+                seconds, d, choice, trace, timeline = jobs_run(
+                    study, work, label[2:].replace(" ", ""), jobs)
                 if trace and round_ == 0:
                     estimates[label] = trace
             values = _values(d)
@@ -168,15 +192,23 @@ def main():
             rows.append({"run": label, "round": round_ + 1, "seconds": seconds,
                          "cpu_seconds": _cpu_seconds() - before,
                          "choice": choice, "trials": len(values),
-                         "same_values": values == reference})
+                         "same_values": values == reference, **timeline})
             print(rows[-1], flush=True)
     medians = {label: statistics.median(r["seconds"] for r in rows
                                         if r["run"] == label) for label, _ in kinds}
     base = medians["--jobs 1"]
+    def median(label, key):
+        values = [r[key] for r in rows if r["run"] == label and key in r]
+        return statistics.median(values) if values else None
+
     summary = [{"run": label, "seconds": medians[label],
                 "speedup": base / medians[label],
-                "cpu_seconds": statistics.median(r["cpu_seconds"] for r in rows
-                                                 if r["run"] == label),
+                "cpu_seconds": median(label, "cpu_seconds"),
+                # The speed-up if this run's CPU work kept every core busy
+                # from its start to its end.
+                "bound": base / (median(label, "cpu_seconds") / cores),
+                **{key: median(label, key)
+                   for key in ("startup", "idle", "shutdown")},
                 "choice": next(r["choice"] for r in rows if r["run"] == label),
                 "same_values": all(r["same_values"] for r in rows
                                    if r["run"] == label)}
@@ -196,6 +228,10 @@ def main():
          ("seconds", "wall time (s, median)", ".1f"),
          ("speedup", "speed-up over --jobs 1", ".2f"),
          ("cpu_seconds", "CPU time, all processes (s, median)", ".1f"),
+         ("bound", "speed-up if that CPU time kept every core busy", ".2f"),
+         ("startup", "to the first trial (s)", ".1f"),
+         ("idle", "job-seconds without a trial (s)", ".1f"),
+         ("shutdown", "after the last trial (s)", ".1f"),
          ("same_values", "per-trial values equal", "")])
     first = {label: next((e for e in rows_ if e["actual"] > 0), None)
              for label, rows_ in errors.items()}
