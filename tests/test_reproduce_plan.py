@@ -311,3 +311,35 @@ def test_a_new_round_starts_its_budget_and_keeps_the_last_rounds(tmp_path):
     # The same round resumes what it spent.
     assert reproduce.Budget(root, 6.0, "second").spent == pytest.approx(
         runs["_budget"]["spent_seconds"])
+
+
+def mnist_result(curve, test=0.9, steps=None, seconds=3600.0):
+    steps = steps or curve[-1][0]
+    return {"curve": curve, "steps": steps, "training_seconds": seconds,
+            "seconds": seconds * 1.05, "test_accuracy": test, "epochs": 4.2,
+            "settings": {"batch_size": 64}}
+
+
+def test_the_mnist_gap_follows_the_curves_power_law():
+    import _reproduction_mnist as mnist
+
+    # Error 0.5 * (steps / 100) ** -0.5: 1% at 250000 steps.
+    curve = [[s, s * 0.5, 1 - 0.5 * (s / 100) ** -0.5]
+             for s in (100, 400, 900, 1600, 2500, 3600, 4900, 6400)]
+    steps, hours = mnist.gap_budget(mnist_result(curve), 0.99)
+    assert steps == pytest.approx(250000, rel=1e-6)
+    # At the run's own 3600 s of training per 6400 steps.
+    assert hours == pytest.approx(250000 * 3600 / 6400 / 3600, rel=1e-6)
+    verdict, reason = mnist.hours_verdict(mnist_result(curve), "indrnn")
+    assert verdict == "undecided"
+    assert "250,000 steps" in reason and "below 99.0%" in reason
+
+
+def test_a_flat_mnist_curve_asks_for_no_budget_and_a_reached_one_confirms():
+    import _reproduction_mnist as mnist
+
+    flat = [[s, s, 0.9] for s in range(100, 1100, 100)]
+    assert mnist.gap_budget(mnist_result(flat), 0.99) is None
+    assert "flattened" in mnist.hours_verdict(mnist_result(flat), "indrnn")[1]
+    assert mnist.hours_verdict(mnist_result(flat, test=0.991),
+                               "indrnn")[0] == "confirmed"
