@@ -19,6 +19,8 @@ import time
 
 import keras
 
+from keras_rnninit import _interrupts
+
 RESULT_FILE = "result.json"
 # Test accuracy in %, sequential / permuted (PAPERS.md).
 PAPER = {
@@ -244,6 +246,9 @@ class WallClock(keras.callbacks.Callback):
         self.tick = now
 
     def on_train_batch_end(self, batch, logs=None):
+        # A signal's interrupt can be swallowed where it lands (in JAX's
+        # conversion of the logs): raised here, the run stops after this step.
+        _interrupts.raise_if_received()
         self.steps += 1
         self._advance(training=True)
         loss = (logs or {}).get("loss")
@@ -269,7 +274,8 @@ class WallClock(keras.callbacks.Callback):
                 self.model.stop_training and
                 self.budget_used - self.saved >= self.checkpoint.seconds):
             self.saved = self.budget_used
-            self.checkpoint.save(self.model, self.state())
+            with _interrupts.deferred():  # a checkpoint is written whole
+                self.checkpoint.save(self.model, self.state())
             self._advance(training=False)
 
 

@@ -5,7 +5,10 @@ Each run is the README's main command (`rnninit-tune` with its defaults, or
 `--quick`'s small study), in a fresh directory, timed from start to the exit
 of its last process, with the CPU time of all its processes (which load
 from other processes changes less); the kinds of run alternate (`--repeats`
-rounds), so that load from other processes falls on all of them alike. Every run's
+rounds), so that load from other processes falls on all of them alike,
+after one untimed run that fills the compilation cache for all of them.
+Each run's wall time is split into its start (to the first trial), the
+job-seconds without a trial, and its end (after the last trial). Every run's
 per-trial values are compared with the first `--jobs 1` run's (they must be
 equal), and each `--jobs` run's estimates of the time left are compared with
 the time that was actually left.
@@ -175,6 +178,11 @@ def main():
     kinds = [("--jobs 1", "1"), ("--jobs 2", "2"), ("--jobs auto", "auto"),
              (f"chief + {cores} workers", None)]
     rows, reference, estimates = [], None, {}
+    if not args.quick:
+        # Untimed: every timed run then finds the compiled programs in the
+        # backend's cache, not only the ones after the first.
+        print("warm-up run (untimed)", flush=True)
+        jobs_run(study, work, "warmup", "1")
     for round_ in range(args.repeats):
         for label, jobs in kinds:
             before = _cpu_seconds()

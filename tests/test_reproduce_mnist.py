@@ -72,3 +72,48 @@ def test_the_budget_can_leave_validation_out(tmp_path):
     assert result["steps"] == 6
     assert 0 < result["training_seconds"] < result["seconds"]
     assert [s for s, _, _ in result["curve"]][-1] == 6
+
+
+def test_sigterm_stops_a_unit_after_its_step_and_keeps_its_checkpoint(
+        tmp_path, subprocess_env):
+    """As the orchestrator stops its units: SIGTERM to an MNIST unit while it
+    trains (most of its time inside JAX's step, where the interrupt used to
+    be swallowed and the unit trained on) ends it within seconds, and the
+    rerun resumes from the checkpoint."""
+    import signal
+    import subprocess
+    import time
+
+    path = tmp_path / "mnist.npz"
+    make_mnist_npz(path, num_train=300, num_test=50)
+    settings = dict(SETTINGS, rows=False, max_steps=10**6, chunk=5,
+                    checkpoint_minutes=1e-9, num_train=200, num_validation=20,
+                    num_test=20)
+    directory = tmp_path / "run"
+    code = (
+        "import sys; sys.path.insert(0, 'benchmarks'); "
+        "from keras_rnninit import _interrupts; _interrupts.handle_signals(); "
+        "import _reproduction_mnist as m; "
+        f"m.run({str(directory)!r}, 'indrnn', {str(path)!r}, {settings!r}, "
+        "log=lambda *a: print(*a, flush=True))")
+    root = os.path.join(os.path.dirname(__file__), os.pardir)
+    process = subprocess.Popen([sys.executable, "-c", code], cwd=root,
+                               env=subprocess_env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    state = directory / mnist.CHECKPOINT_STATE
+    deadline = time.monotonic() + 240
+    while not state.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert state.exists(), process.communicate()[0][-2000:]
+    time.sleep(1.0)  # well inside a training step
+    process.send_signal(signal.SIGTERM)
+    sent = time.monotonic()
+    try:
+        process.wait(timeout=30)
+    finally:
+        process.kill()
+    assert time.monotonic() - sent < 30
+    assert process.returncode != 0
+    with open(state) as f:
+        steps = json.load(f)["steps"]
+    assert steps >= 5 and mnist.read(str(directory)) is None
