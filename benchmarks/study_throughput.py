@@ -162,6 +162,74 @@ def _free_port():
         return s.getsockname()[1]
 
 
+def where_time_goes(summary, cores):
+    """What keeps `--jobs 2` from the speed-up its CPU time allows: the
+    trials' own slowdown side by side, its start, its idle jobs."""
+    by = {s["run"]: s for s in summary}
+    one, two = by.get("--jobs 1"), by.get("--jobs 2")
+    if not one or not two or two.get("startup") is None:
+        return ""
+    alone = one["seconds"] - one["startup"] - one["shutdown"]
+    busy = 2 * (two["seconds"] - two["startup"] - two["shutdown"]) - two["idle"]
+    best = one["startup"] + one["shutdown"] + busy / 2
+    return (
+        f"Where the time goes (medians). In one process the trials took "
+        f"{alone:.0f} s; side by side, --jobs 2's took {busy:.0f} job-seconds, "
+        f"{busy / alone:.2f}x as long each (two one-thread trials on {cores} "
+        f"cores against one trial on all of them, which keeps "
+        f"{one['cpu_seconds'] / one['seconds']:.2f} cores busy). With --jobs "
+        f"1's start and end and no job ever idle, --jobs 2 would take "
+        f"{best:.0f} s, {one['seconds'] / best:.2f}x: that bounds it here. "
+        f"Its own start took {two['startup'] - one['startup']:.0f} s longer "
+        f"(the jobs start once the parent has checked the study, and import "
+        f"the backend again) and its jobs sat {two['idle']:.0f} job-seconds "
+        "without a trial.\n")
+
+
+def write(payload):
+    """Writes the JSON, Markdown and PNG of a run's `payload`."""
+    study, cores, summary = payload["study"], payload["cores"], payload["summary"]
+    rows, errors = payload["rows"], payload["estimates"]
+    repeats = payload.get("repeats") or max(r["round"] for r in rows)
+    load = payload["load_average_after"]
+    command = " ".join(["rnninit-tune", *study]) or "rnninit-tune"
+    table = _results.markdown_table(
+        [{**s, "same_values": "yes" if s["same_values"] else "NO"} for s in summary],
+        [("run", "run", ""), ("choice", "processes", ""),
+         ("seconds", "wall time (s, median)", ".1f"),
+         ("speedup", "speed-up over --jobs 1", ".2f"),
+         ("cpu_seconds", "CPU time, all processes (s, median)", ".1f"),
+         ("bound", "speed-up if that CPU time kept every core busy", ".2f"),
+         ("startup", "to the first trial (s)", ".1f"),
+         ("idle", "job-seconds without a trial (s)", ".1f"),
+         ("shutdown", "after the last trial (s)", ".1f"),
+         ("same_values", "per-trial values equal", "")])
+    first = {label: next((e for e in rows_ if e["actual"] > 0), None)
+             for label, rows_ in errors.items()}
+    notes = (
+        f"`KERAS_BACKEND={keras.backend.backend()} {command}` (its trials "
+        f"{rows[0]['trials']}), {repeats} round(s) after an untimed warm-up, "
+        f"kinds alternating, each timed from start to the exit of its last "
+        f"process. Load average after the runs: {load[0]:.1f}.\n\n"
+        + "".join(
+            f"- {label}: after trial {e['done']} the estimate of the time left "
+            f"was {e['estimated']:.0f} s, {e['actual']:.0f} s were left "
+            f"({100 * e['error']:+.0f}%).\n"
+            for label, e in first.items() if e is not None)
+        + "\n" + where_time_goes(summary, cores)
+    )
+    paths = _results.write(f"study_throughput_{keras.backend.backend()}", payload,
+                           table, "A study's wall time with --jobs", notes)
+    png = _results.bar_chart(
+        f"study_throughput_{keras.backend.backend()}",
+        [s["run"] for s in summary], [s["seconds"] for s in summary],
+        "wall time (s)",
+        f"{command} on {cores} cores ({keras.backend.backend()})")
+    print(table)
+    print(notes)
+    print(*paths, png)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=1,
@@ -169,7 +237,16 @@ def main():
     parser.add_argument("--quick", action="store_true",
                         help="a small study instead of the main command, to "
                              "check the script; results in a temporary directory")
+    parser.add_argument("--render", action="store_true",
+                        help="rewrite the Markdown and PNG from the JSON "
+                             "results, without running")
     args = parser.parse_args()
+    if args.render:
+        path = os.path.join(_results.RESULTS_DIR,
+                            f"study_throughput_{keras.backend.backend()}.json")
+        with open(path) as f:
+            write(json.load(f))
+        return
     study = QUICK if args.quick else MAIN
     work = tempfile.mkdtemp(prefix="rnninit_throughput_")
     if args.quick:
@@ -226,44 +303,10 @@ def main():
         errors[label] = [{"done": done, "estimated": est, "actual": actual,
                           "error": (est - actual) / actual if actual > 0 else None}
                          for done, est, actual in trace]
-    load = os.getloadavg()
-    command = " ".join(["rnninit-tune", *study]) or "rnninit-tune"
-    payload = {"study": study, "cores": cores, "rows": rows, "summary": summary,
-               "estimates": errors, "load_average_after": load}
-    table = _results.markdown_table(
-        [{**s, "same_values": "yes" if s["same_values"] else "NO"} for s in summary],
-        [("run", "run", ""), ("choice", "processes", ""),
-         ("seconds", "wall time (s, median)", ".1f"),
-         ("speedup", "speed-up over --jobs 1", ".2f"),
-         ("cpu_seconds", "CPU time, all processes (s, median)", ".1f"),
-         ("bound", "speed-up if that CPU time kept every core busy", ".2f"),
-         ("startup", "to the first trial (s)", ".1f"),
-         ("idle", "job-seconds without a trial (s)", ".1f"),
-         ("shutdown", "after the last trial (s)", ".1f"),
-         ("same_values", "per-trial values equal", "")])
-    first = {label: next((e for e in rows_ if e["actual"] > 0), None)
-             for label, rows_ in errors.items()}
-    notes = (
-        f"`KERAS_BACKEND={keras.backend.backend()} {command}` (its trials "
-        f"{len(reference)}), {args.repeats} round(s), kinds alternating, each "
-        f"timed from start to the exit of its last process. Load average "
-        f"after the runs: {load[0]:.1f}.\n\n"
-        + "".join(
-            f"- {label}: after trial {e['done']} the estimate of the time left "
-            f"was {e['estimated']:.0f} s, {e['actual']:.0f} s were left "
-            f"({100 * e['error']:+.0f}%).\n"
-            for label, e in first.items() if e is not None)
-    )
-    paths = _results.write(f"study_throughput_{keras.backend.backend()}", payload,
-                           table, "A study's wall time with --jobs", notes)
-    png = _results.bar_chart(
-        f"study_throughput_{keras.backend.backend()}",
-        [s["run"] for s in summary], [s["seconds"] for s in summary],
-        "wall time (s)",
-        f"{command} on {cores} cores ({keras.backend.backend()})")
-    print(table)
-    print(notes)
-    print(*paths, png)
+    payload = {"study": study, "cores": cores, "repeats": args.repeats,
+               "rows": rows, "summary": summary, "estimates": errors,
+               "load_average_after": os.getloadavg()}
+    write(payload)
     print(f"logs and study directories in {work}")
 
 
