@@ -46,6 +46,21 @@ LABELS = {"indrnn": "IndRNN, 6 x 128 + BN", "indrnn-permuted":
           "np-rnn": "np-RNN, 1 x 100", "lstm": "LSTM, 1 x 100"}
 
 
+def fraction_done(directory, settings):
+    """How much of a run is done: 1.0 once its result is written, else the
+    share of its budget its checkpoint holds (0.0 without one)."""
+    if read(directory) is not None:
+        return 1.0
+    path = os.path.join(directory, CHECKPOINT_STATE)
+    if not os.path.exists(path):
+        return 0.0
+    with open(path) as f:
+        state = json.load(f)
+    used = (state["elapsed"] if settings.get("validation_in_budget", True)
+            else state["training"])
+    return min(0.99, used / (60 * settings["minutes"]))
+
+
 def read(directory):
     path = os.path.join(directory, RESULT_FILE)
     if not os.path.exists(path):

@@ -233,7 +233,7 @@ def make_units(plan, root, mnist_path):
                 f"mnist_hours/{name}", "mnist_hours", plans.mnist_hours_seconds(plan),
                 lambda log, d=directory, n=name: mnist.run(
                     d, n, mnist_path, plan.mnist_hours, log=log),
-                lambda d=directory: float(mnist.read(d) is not None),
+                lambda d=directory: mnist.fraction_done(d, plan.mnist_hours),
                 lambda d=directory: (mnist.read(d) or {}).get("seconds"),
                 optional=name in plans.MNIST_HOURS_OPTIONAL))
     rank = {name: i for i, name in enumerate(plan.order)}

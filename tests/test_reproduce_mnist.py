@@ -108,3 +108,15 @@ def test_a_swallowed_interrupt_stops_the_run_after_its_step(tmp_path, monkeypatc
     with open(os.path.join(directory, mnist.CHECKPOINT_STATE)) as f:
         assert json.load(f)["steps"] == 2
     assert mnist.read(directory) is None
+
+
+def test_a_checkpointed_run_counts_as_partly_done(tmp_path):
+    directory = tmp_path / "run"
+    settings = dict(SETTINGS, minutes=10)
+    assert mnist.fraction_done(str(directory), settings) == 0.0
+    directory.mkdir()
+    (directory / mnist.CHECKPOINT_STATE).write_text(json.dumps(
+        {"elapsed": 330.0, "training": 300.0, "model": "checkpoint-5.keras"}))
+    assert mnist.fraction_done(str(directory), settings) == pytest.approx(0.5)
+    (directory / mnist.RESULT_FILE).write_text("{}")
+    assert mnist.fraction_done(str(directory), settings) == 1.0
