@@ -44,33 +44,51 @@ def _metric(spec):
     return "accuracy" if spec["task"] == "copy" else "MSE"
 
 
-def _pending(spec, family, chain):
+def _pending(spec, family, chain, why):
     """What a family's unfinished chain still asks for: `{"rates": [[rate,
-    seeds finished, seeds], ...], "next_minutes", "at_most_minutes"}` (the
-    cost of one more rate, and of every rate down to the grid's end), or
-    `{"waits": True}` while its start rate waits for another experiment."""
+    seeds finished, seeds, why it runs], ...], "next_minutes",
+    "at_most_minutes"}` (the cost of one rate, and of every rate down to the
+    grid's end), or `{"waits": True}` while its start rate waits for another
+    experiment. `why`: rate -> why it runs (`studies.rate_reasons`)."""
     if not chain:
         return {"waits": True}
     open_ = [s for s in chain if not studies.is_complete(s)]
     one = plans.study_seconds((family,), spec["length"], spec["steps"],
                               spec["seeds"], spec["task"])
     lowest = min(s.grid[0] for s in open_) if open_ else None
-    return {"rates": [[s.grid[0], studies.finished(s), s.planned] for s in open_],
+    return {"rates": [[s.grid[0], studies.finished(s), s.planned,
+                       why.get(s.grid[0], "")] for s in open_],
             "next_minutes": one / 60,
             "at_most_minutes": one / 60 * (studies.rates_to_grid_end(lowest)
                                            if lowest else 1)}
 
 
 def pending_text(family, p):
-    """One family's pending part of the rate rule, for a verdict."""
+    """One family's unfinished rates, for a verdict: its start rates still
+    running, or the lower rates the rule asks for and their cost."""
+    name = studies.label(family)
     if p.get("waits"):
-        return f"{studies.label(family)} waits for the rate it takes from another experiment"
-    rates = ", ".join(f"{r:.3g}" + (f" ({k} of {n} seeds run)" if k else "")
-                      for r, k, n in p["rates"])
-    return (f"{studies.label(family)} next at {rates} (about "
-            f"{plans.format_minutes(60 * p['next_minutes'])} a rate, at most "
-            f"{plans.format_minutes(60 * p['at_most_minutes'])} down to "
-            f"{plans.LOWEST_RATE:g})")
+        return f"{name} waits for the rate it takes from another experiment"
+    parts = []
+    for rate, k, n, why in p["rates"]:
+        state = f"{k} of {n} seeds run" if k else "not run yet"
+        if why == "start rate":
+            parts.append(f"{name} at its start rate {rate:.3g} ({state})")
+        else:
+            parts.append(
+                f"{name} at {rate:.3g}, which the rate rule asks for ({state}; "
+                f"about {plans.format_minutes(60 * p['next_minutes'])} a rate, "
+                f"at most {plans.format_minutes(60 * p['at_most_minutes'])} "
+                f"down to {plans.LOWEST_RATE:g})")
+    return "; ".join(parts)
+
+
+def _near(rate, table, default=None):
+    """`table[r]` for the key `r` that equals `rate` to the 3 digits a study
+    stores (rates are half a decade apart)."""
+    return next((v for r, v in table.items() if math.isclose(r, rate,
+                                                             rel_tol=1e-2)),
+                default)
 
 
 def _study_experiment(plan, root, name, stem):
@@ -96,15 +114,15 @@ def _study_experiment(plan, root, name, stem):
                 records += studies.read(s.directory)[1]
         for f in ([family] if family else spec["families"]):
             complete[f] = done
+        why = (studies.rate_reasons(plan, root, name, family, chain)
+               if family else {})
         if family and not done:
-            pending[family] = _pending(spec, family, chain)
+            pending[family] = _pending(spec, family, chain, why)
         if family:
             reasons[family] = {
-                rate: (why, studies.failures_text(
+                s.grid[0]: (_near(s.grid[0], why, ""), studies.failures_text(
                     studies.failures(s, spec), s.planned))
-                for s in chain if studies.is_complete(s)
-                for rate, why in [(s.grid[0], studies.rate_reasons(
-                    plan, root, name, family, chain).get(s.grid[0], ""))]}
+                for s in chain if studies.is_complete(s)}
     out = {"kind": "adding" if name.startswith("adding_T") else "chrono",
            "task": spec["task"], "T": spec["length"], "steps": spec["steps"],
            "seeds": spec["seeds"], "per_family": per_family,
@@ -130,8 +148,8 @@ def _study_experiment(plan, root, name, stem):
             "over_all_rates": [s["successes"], s["trials"]],
             "learned_at_best": list(studies.counts(learned_summaries[family], True)),
             "rates": {repr(lr): {
-                "why": reasons.get(family, {}).get(lr, ("", ""))[0],
-                "learned": reasons.get(family, {}).get(lr, ("", ""))[1],
+                "why": _near(lr, reasons.get(family, {}), ("", ""))[0],
+                "learned": _near(lr, reasons.get(family, {}), ("", ""))[1],
                 "successes": v["successes"], "seeds": v["seeds"],
                 "diverged": v["diverged"], "failed": v["failed"],
                 "best_values": v["finite"],
@@ -204,8 +222,8 @@ def _study_claims(name, spec, summaries, learned_summaries, complete, pending,
         text = "; ".join(pending_text(f, pending[f]) for f in waiting)
         if not done(families):
             return "undecided", f"the studies have not finished ({text})"
-        return "undecided", (f"the rate rule asks for more: {text}. With the "
-                             f"rates run so far: {verdict[0]}, {verdict[1]}")
+        return "undecided", (f"not every rate has run: {text}. With the rates "
+                             f"run so far: {verdict[0]}, {verdict[1]}")
 
     claims = []
     if name.startswith("adding_T"):
@@ -490,14 +508,12 @@ def _study_section(name, data, spec):
                 f"{r['successes']}/{r['seeds']} | {', '.join(r['outcomes'])} | "
                 f"{studies.mean_sd(r['best_values'])} | {r['diverged']} |"
                 + (f" {r['learned']} | {r['why']} |" if per_family else ""))
-        for rate, k, n in data["pending"].get(family, {}).get("rates", ()):
+        for rate, k, n, why in data["pending"].get(family, {}).get("rates", ()):
             lines.append(
                 f"| {studies.label(family)}{units}{extra} | "
                 f"{paper.get(family, '-')} | {rate:.3g} | "
-                + (f"running: {k} of {n} seeds so far" if k else
-                   "not run yet: the rate rule asks for it") + " | - | - | - |"
-                + (" - | added: most seeds did not learn at every rate above |"
-                   if per_family else ""))
+                + (f"running: {k} of {n} seeds so far" if k else "not run yet")
+                + " | - | - | - |" + (f" - | {why} |" if per_family else ""))
     for family, why in data["not_run"].items():
         lines.append(f"| {studies.label(family)} | {paper.get(family, '-')} | - | "
                      f"not run: {why} | - | - | - |" + blank)
