@@ -411,6 +411,7 @@ def _mnist_hours(plan, root, figure_stem):
                 state = json.load(f)
             running[name] = {k: state[k] for k in ("steps", "training", "curve")}
     out = {"results": results, "running": running,
+           "settings": plan.mnist_hours,
            "minutes": plan.mnist_hours["minutes"],
            "unit_minutes": plans.mnist_hours_seconds(plan) / 60,
            "verdicts": [(n, *mnist.hours_verdict(r, n)) for n, r in results.items()
@@ -428,14 +429,19 @@ def _mnist_hours_section(data):
     minutes = data.get("minutes")
     if minutes is None:
         return []
-    hours = f"{minutes / 60:g} h"
+    settings = data["settings"]
+    hours = plans.format_minutes(60 * minutes)
+    test = (f"{settings['num_test']} test images" if settings.get("num_test")
+            else "the full test set (10000 images)")
     lines = [f"### Sequential MNIST for {hours}", "",
              f"The 6-layer IndRNN of the sequential MNIST claim (the same model "
              f"and settings as above) trained for {hours} of training time "
-             "(validation excluded; on 2000 validation images every 5 min), "
-             "batch 64, 1 seed, checkpointed every 10 min and resumed from "
-             "there after any stop; the test accuracy on the full test set "
-             "(10000 images) at the end.", ""]
+             f"(validation excluded; on {settings['num_validation']} validation "
+             f"images every {plans.format_minutes(60 * minutes / settings['evaluations'])}), "
+             f"batch {settings['batch_size']}, 1 seed, checkpointed every "
+             f"{plans.format_minutes(60 * settings['checkpoint_minutes'])} and "
+             f"resumed from there after any stop; the test accuracy on {test} "
+             "at the end.", ""]
     if data["results"]:
         lines += ["| model | paper, test accuracy % | ours, test accuracy % | "
                   "steps | epochs | training | sessions | verdict |",
@@ -443,10 +449,10 @@ def _mnist_hours_section(data):
         verdicts = {n: (v, r) for n, v, r in data["verdicts"]}
         for name, r in data["results"].items():
             verdict, reason = verdicts.get(name, ("-", ""))
+            epochs = f"{r['epochs']:.1f}" if "epochs" in r else "-"
             lines.append(
                 f"| {r['label']} | {mnist.PAPER[name]} | "
-                f"{100 * r['test_accuracy']:.2f} | {r['steps']} | "
-                f"{r['epochs']:.1f} | "
+                f"{100 * r['test_accuracy']:.2f} | {r['steps']} | {epochs} | "
                 f"{plans.format_minutes(r['training_seconds'])} | "
                 f"{r['sessions']} | **{verdict}**: {reason} |")
         lines.append("")
@@ -870,11 +876,13 @@ def build(plan, root, units, mnist_path):
         if long is not None:
             # The hours-long run decides the claim; the 20-minute one stays
             # in the MNIST section's equal-budget comparison.
-            r, budget = long, f"{hours_data['minutes'] / 60:g} h of training"
+            r, budget = long, (f"{plans.format_minutes(60 * hours_data['minutes'])}"
+                               " of training")
             verdict, reason = mnist.hours_verdict(long, name)
         elif name in hours_data["running"]:
-            reason = (f"{reason}; its {hours_data['minutes'] / 60:g}-hour run "
-                      "has not finished (rerun to resume it)")
+            reason = (f"{reason}; its run of "
+                      f"{plans.format_minutes(60 * hours_data['minutes'])} has "
+                      "not finished (rerun to resume it)")
         claims.append({
             "experiment": "mnist", "claim": claim, "paper": paper,
             "ours": "-" if r is None else f"{100 * r['test_accuracy']:.2f}% (1 seed)",
