@@ -9,9 +9,11 @@ A study experiment is a dict: `task`, `length`, `steps`, `seeds`,
 `families`, and either `grid` (one sweep of every family over a log grid of
 rates: `adding_T100`) or `rates` (one study per family and rate:
 `adding_T1000/irnn/lr_0.0001`). A family's `rates` are its start rates,
-each run; then, while the lowest rate tried diverged in most seeds, the next
-lower rate of the half-decade grid (`lower_rate`), so that a rival's rate
-is never the reason it fails. `"best:<experiment>"` takes the family's best
+each run; then, while most seeds did not learn at every rate tried
+(`_reproduction_studies.mostly_failed`: diverged, never under half the
+baseline, or worse than the baseline for most of the run), the next lower
+rate of the half-decade grid (`lower_rate`), so that a rival's rate is
+never the reason it fails. `"best:<experiment>"` takes the family's best
 rate there (the report's rule), once that experiment's unit has finished.
 """
 

@@ -924,7 +924,7 @@ def build(plan, root, units, mnist_path):
         "all-in step costs of `_reproduction_plan.STEP_MS`: T = 100 and 200 "
         "from the committed sensitivity trials, T = 1000 and 5000 from short "
         "runs here; trials that reach the threshold or diverge stop early, "
-        "and a rate that diverged in most seeds adds a study.",
+        "and a rate at which most seeds did not learn adds a study.",
         "",
         "## 1. Adding problem (IndRNN paper, Fig. 2)", "",
         f"The families at their papers' sizes (IndRNN 2 x 128 with |u| <= "
