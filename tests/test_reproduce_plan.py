@@ -343,3 +343,19 @@ def test_a_flat_mnist_curve_asks_for_no_budget_and_a_reached_one_confirms():
     assert "flattened" in mnist.hours_verdict(mnist_result(flat), "indrnn")[1]
     assert mnist.hours_verdict(mnist_result(flat, test=0.991),
                                "indrnn")[0] == "confirmed"
+
+
+def test_a_pending_rate_says_whether_it_is_a_start_rate_or_the_rules():
+    report = pytest.importorskip("_reproduction_report")
+    pending = {"rates": [[1e-2, 0, 4, "start rate"],
+                         [1e-6, 2, 4, "added: most seeds did not learn"]],
+               "next_minutes": 17.0, "at_most_minutes": 17.0}
+    text = report.pending_text("lstm", pending)
+    assert "LSTM at its start rate 0.01 (not run yet)" in text
+    assert "LSTM at 1e-06, which the rate rule asks for (2 of 4 seeds run" in text
+    assert "waits" in report.pending_text("irnn", {"waits": True})
+
+
+def test_rates_to_the_grid_end_count_the_rate_itself():
+    assert studies.rates_to_grid_end(1e-6) == 1
+    assert studies.rates_to_grid_end(1e-5) == 3  # 1e-5, 3.16e-6, 1e-6
