@@ -220,25 +220,23 @@ def make_units(plan, root, mnist_path):
             lambda: sum(clockwork.read(_results.RESULTS_DIR, n) is not None
                         for n in names) / len(names),
             fair_seconds, after=("clockwork_generation",)))
-    if mnist_path:
-        for name in plans.MNIST_RUNS:
-            directory = os.path.join(root, "mnist", name)
+    mnist_experiments = [("mnist", plans.MNIST_RUNS, plan.mnist,
+                          plans.mnist_seconds(plan), ())]
+    if plan.mnist_hours:
+        mnist_experiments.append(
+            ("mnist_hours", plans.MNIST_HOURS_RUNS, plan.mnist_hours,
+             plans.mnist_hours_seconds(plan), plans.MNIST_HOURS_OPTIONAL))
+    for experiment, names, settings, seconds, optional in (
+            mnist_experiments if mnist_path else ()):
+        for name in names:
+            directory = os.path.join(root, experiment, name)
             units.append(Unit(
-                f"mnist/{name}", "mnist", plans.mnist_seconds(plan),
-                lambda log, d=directory, n=name: mnist.run(
-                    d, n, mnist_path, plan.mnist, log=log),
-                lambda d=directory: float(mnist.read(d) is not None),
-                lambda d=directory: (mnist.read(d) or {}).get("seconds")))
-    if mnist_path and plan.mnist_hours:
-        for name in plans.MNIST_HOURS_RUNS:
-            directory = os.path.join(root, "mnist_hours", name)
-            units.append(Unit(
-                f"mnist_hours/{name}", "mnist_hours", plans.mnist_hours_seconds(plan),
-                lambda log, d=directory, n=name: mnist.run(
-                    d, n, mnist_path, plan.mnist_hours, log=log),
-                lambda d=directory: mnist.fraction_done(d, plan.mnist_hours),
+                f"{experiment}/{name}", experiment, seconds,
+                lambda log, d=directory, n=name, s=settings: mnist.run(
+                    d, n, mnist_path, s, log=log),
+                lambda d=directory, s=settings: mnist.fraction_done(d, s),
                 lambda d=directory: (mnist.read(d) or {}).get("seconds"),
-                optional=name in plans.MNIST_HOURS_OPTIONAL))
+                optional=name in optional))
     rank = {name: i for i, name in enumerate(plan.order)}
     return sorted(units, key=lambda u: rank.get(u.name, len(rank)))
 
