@@ -274,7 +274,7 @@ def _run_one(unit):
         sys.exit(1)
     except KeyboardInterrupt as e:
         # The orchestrator says it, in one line for every unit.
-        sys.exit(_interrupts.exit_code(e))
+        sys.exit(_interrupts.stop(e))
 
 
 class Progress:
@@ -522,7 +522,7 @@ def run_units(units, args, root, plan, every_unit=None):
         # The units stop at their next batch; finished trials are kept.
         waiting = (" (" + ", ".join(u.name for u, *_ in running)
                    + " stop at the end of their current step)") if running else ""
-        _interrupts.stopped(
+        code = _interrupts.stopped(
             interrupt, "reproduce.py", f"finished trials are kept{waiting}",
             "rerun the same command")
         for unit, process, thread, *_ in running:
@@ -532,7 +532,7 @@ def run_units(units, args, root, plan, every_unit=None):
             thread.join()
             _record(root, unit.name, time.time() - started)
         budget.checkpoint()
-        sys.exit(_interrupts.exit_code(interrupt))
+        sys.exit(code)
     budget.checkpoint()
     return progress.total, failed
 

@@ -102,8 +102,13 @@ def _deliver_again(signum):
 def _unraisable(hook):
     """A `sys.unraisablehook` that, instead of printing an interrupt raised
     in a finalizer or callback (where Python drops it), delivers its signal
-    again."""
+    again; and that, once a signal has stopped the run, drops what the
+    finalizers of the interrupted code raise (TensorFlow's, for a function
+    whose creation the signal cut short, raise `KeyError`): the process ends
+    with its one line."""
     def unraisable(info):
+        if _stopping:
+            return
         if isinstance(info.exc_value, KeyboardInterrupt) and _received:
             _deliver_again(_received)
             return
@@ -178,22 +183,24 @@ def request_stop(exception):
     _requested = exception
 
 
-def stopped(interrupt, prog, saved, command):
-    """Prints one line on what is saved and the command that resumes;
-    returns the exit code for `interrupt`. A further signal from here on
-    ends the process at once."""
+def stop(interrupt):
+    """Ends the run's handling of signals and returns the exit code for
+    `interrupt`: a further signal ends the process at once, and what the
+    interrupted code's finalizers raise is not printed."""
     global _received, _stopping
     _stopping = True
     stop_at_once()
     _received = None
+    return 143 if isinstance(interrupt, Terminated) else 130
+
+
+def stopped(interrupt, prog, saved, command):
+    """`stop`, saying in one line what is saved and the command that
+    resumes; returns the exit code for `interrupt`."""
+    code = stop(interrupt)
     print(f"\n{prog}: stopped; {saved}. To resume: {command}",
           file=sys.stderr, flush=True)
-    return exit_code(interrupt)
-
-
-def exit_code(interrupt):
-    """The shell's code for `interrupt`: 143 for SIGTERM, 130 for Ctrl-C."""
-    return 143 if isinstance(interrupt, Terminated) else 130
+    return code
 
 
 # What a run reads from its environment: a resume command carries it.

@@ -178,3 +178,43 @@ class Resource:
             pass
 Resource()
 """) == "interrupted"
+
+
+def test_after_the_stop_line_a_failing_finalizer_prints_nothing():
+    # A signal that cuts short TensorFlow's creation of a function leaves an
+    # object whose finalizer raises KeyError when the interrupted frames are
+    # freed, after the stop line: the line stays the only one.
+    out = subprocess.run([sys.executable, "-c", """
+import os, signal, sys, time
+import keras_rnninit_cli
+_interrupts = keras_rnninit_cli._standalone("keras_rnninit._interrupts")
+class HalfMade:
+    def __del__(self):
+        raise KeyError("never registered")
+_interrupts.handle_signals()
+try:
+    half_made = HalfMade()
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(5)
+except KeyboardInterrupt as e:
+    code = _interrupts.stopped(e, "prog", "nothing saved", "rerun")
+del half_made
+HalfMade()
+sys.exit(code)
+"""], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 143, out.stderr
+    assert [line for line in out.stderr.splitlines() if line] == [
+        "prog: stopped; nothing saved. To resume: rerun"], out.stderr
+
+
+def test_before_a_signal_a_failing_finalizer_is_still_reported():
+    out = subprocess.run([sys.executable, "-c", """
+import keras_rnninit_cli
+_interrupts = keras_rnninit_cli._standalone("keras_rnninit._interrupts")
+class Broken:
+    def __del__(self):
+        raise KeyError("a real bug")
+_interrupts.handle_signals()
+Broken()
+"""], capture_output=True, text=True, timeout=60)
+    assert "Exception ignored" in out.stderr and "a real bug" in out.stderr, out.stderr

@@ -779,7 +779,7 @@ def main(argv=None):
         os._exit(1)
     except KeyboardInterrupt as e:
         if jobs.is_job():  # its parent says it
-            return _interrupts.exit_code(e)
+            return _interrupts.stop(e)
         return _interrupts.stopped(
             e, "rnninit-tune", _saved(args.directory),
             resume_command(argv, args.directory))
