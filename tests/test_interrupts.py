@@ -135,21 +135,28 @@ def test_the_reproduction_stops_in_its_first_seconds(tmp_path, subprocess_env):
         assert "Traceback" not in err and "Exception ignored" not in err, err[-2000:]
 
 
-def interrupted(code):
-    """What `code` prints, run after `handle_signals` in a fresh process:
-    "interrupted" if a KeyboardInterrupt reached it within 5 s."""
-    out = subprocess.run([sys.executable, "-c", f"""
-import gc, os, signal, time
+def in_fresh_process(code):
+    """Runs `code` in a fresh Python process after `handle_signals`, with
+    `gc`, `os`, `signal`, `sys`, `time` and `_interrupts` imported."""
+    return subprocess.run([sys.executable, "-c", f"""
+import gc, os, signal, sys, time
 import keras_rnninit_cli
 _interrupts = keras_rnninit_cli._standalone("keras_rnninit._interrupts")
 _interrupts.handle_signals()
+{code}"""], capture_output=True, text=True, timeout=60)
+
+
+def interrupted(code):
+    """What `code` prints, run in a fresh process: "interrupted" if a
+    KeyboardInterrupt reached it within 5 s."""
+    out = in_fresh_process(f"""
 try:
 {textwrap.indent(code, "    ")}
     time.sleep(5)
     print("not interrupted")
 except KeyboardInterrupt:
     print("interrupted")
-"""], capture_output=True, text=True, timeout=60)
+""")
     assert "Exception ignored" not in out.stderr, out.stderr
     return out.stdout.strip()
 
@@ -184,14 +191,10 @@ def test_after_the_stop_line_a_failing_finalizer_prints_nothing():
     # A signal that cuts short TensorFlow's creation of a function leaves an
     # object whose finalizer raises KeyError when the interrupted frames are
     # freed, after the stop line: the line stays the only one.
-    out = subprocess.run([sys.executable, "-c", """
-import os, signal, sys, time
-import keras_rnninit_cli
-_interrupts = keras_rnninit_cli._standalone("keras_rnninit._interrupts")
+    out = in_fresh_process("""
 class HalfMade:
     def __del__(self):
         raise KeyError("never registered")
-_interrupts.handle_signals()
 try:
     half_made = HalfMade()
     os.kill(os.getpid(), signal.SIGTERM)
@@ -201,20 +204,17 @@ except KeyboardInterrupt as e:
 del half_made
 HalfMade()
 sys.exit(code)
-"""], capture_output=True, text=True, timeout=60)
+""")
     assert out.returncode == 143, out.stderr
     assert [line for line in out.stderr.splitlines() if line] == [
         "prog: stopped; nothing saved. To resume: rerun"], out.stderr
 
 
 def test_before_a_signal_a_failing_finalizer_is_still_reported():
-    out = subprocess.run([sys.executable, "-c", """
-import keras_rnninit_cli
-_interrupts = keras_rnninit_cli._standalone("keras_rnninit._interrupts")
+    out = in_fresh_process("""
 class Broken:
     def __del__(self):
         raise KeyError("a real bug")
-_interrupts.handle_signals()
 Broken()
-"""], capture_output=True, text=True, timeout=60)
+""")
     assert "Exception ignored" in out.stderr and "a real bug" in out.stderr, out.stderr
