@@ -139,8 +139,8 @@ def handle_signals():
     a raised exception is printed and dropped: there the signal is delivered
     again a moment later.
     """
-    global _stopping
-    _stopping = False
+    global _stopping, _received, _again, _requested
+    _stopping, _received, _again, _requested = False, None, None, None
     for signum in SIGNALS:
         signal.signal(signum, _on_signal)
     if not hasattr(sys.unraisablehook, "wrapped"):

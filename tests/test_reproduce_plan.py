@@ -16,6 +16,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "benchmark
 
 import _reproduction_plan as plans  # noqa: E402
 import _reproduction_studies as studies  # noqa: E402
+from keras_rnninit import _interrupts  # noqa: E402
 from keras_rnninit.tuning import statistics  # noqa: E402
 
 
@@ -270,12 +271,15 @@ def test_an_interrupt_stops_the_running_units_and_says_so(monkeypatch, tmp_path,
 
     threading.Thread(target=interrupt_when_both_run, daemon=True).start()
     handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    hook = sys.unraisablehook
+    _interrupts.handle_signals()  # as main() does before it runs the units
     try:
         with pytest.raises(SystemExit) as stop:
             reproduce.run_units(units, args, str(tmp_path), plan)
     finally:
         for signum, handler in handlers.items():
             signal.signal(signum, handler)
+        sys.unraisablehook = hook
     assert stop.value.code == 130  # as the study commands after Ctrl-C
     captured = capsys.readouterr()
     lines = captured.err.strip().splitlines()
