@@ -37,6 +37,7 @@ import keras
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _results  # noqa: E402
+from keras_rnninit.tuning.study import finished_results  # noqa: E402
 
 # The README's main command is `rnninit-tune` with its defaults.
 MAIN = []
@@ -91,12 +92,8 @@ def _estimates(lines, total):
 
 
 def _values(directory):
-    out = {}
-    for path in glob.glob(os.path.join(directory, "trials", "trial_*", "result.json")):
-        with open(path) as f:
-            r = json.load(f)
-        out[(r["candidate"], r["config"], r["seed"])] = (r["value"], r["curve"])
-    return out
+    return {(r["candidate"], r["config"], r["seed"]): (r["value"], r["curve"])
+            for r in finished_results(directory)}
 
 
 def _timeline(directory, started, ended, jobs):

@@ -226,17 +226,25 @@ def _write_json(path, value):
             json.dump(value, f, indent=1)
 
 
-def finished_trials(directory):
-    """The keys (`protocols.entry_key`) of the trials that finished: those
-    whose `result.json` was written, the last thing a trial does."""
-    keys = set()
+def finished_results(directory):
+    """The `result.json` of every trial that finished: written last by a
+    trial, so that one a kill tore is not finished."""
+    results = []
     for path in glob.glob(os.path.join(directory, PROJECT, "trial_*", RESULT_FILE)):
         try:
             with open(path) as f:
-                keys.add(protocols.entry_key(json.load(f)["hyperparameters"]))
+                result = json.load(f)
+            protocols.entry_key(result["hyperparameters"])
         except (OSError, ValueError, KeyError):
             continue  # torn by a kill: not finished
-    return keys
+        results.append(result)
+    return results
+
+
+def finished_trials(directory):
+    """The keys (`protocols.entry_key`) of the trials that finished."""
+    return {protocols.entry_key(r["hyperparameters"])
+            for r in finished_results(directory)}
 
 
 class TrialMonitor(keras.callbacks.Callback):

@@ -24,6 +24,7 @@ import keras
 import pytest
 
 from keras_rnninit.tuning.oracle import reported_objective
+from keras_rnninit.tuning.study import finished_results
 
 pytestmark = [
     pytest.mark.slow,
@@ -74,12 +75,8 @@ class Process:
 
 
 def results(directory):
-    out = {}
-    for path in glob.glob(os.path.join(directory, "trials", "trial_*", "result.json")):
-        with open(path) as f:
-            r = json.load(f)
-        out[(r["candidate"], r["config"], r["seed"])] = (r["value"], r["curve"])
-    return out
+    return {(r["candidate"], r["config"], r["seed"]): (r["value"], r["curve"])
+            for r in finished_results(directory)}
 
 
 def result_files(directory):

@@ -1,10 +1,8 @@
 import glob
 import json
 import os
-import textwrap
 
 import keras
-import numpy as np
 import pytest
 
 from keras_rnninit.tuning import cli

@@ -1,4 +1,3 @@
-import glob
 import json
 import os
 import signal
@@ -11,6 +10,7 @@ import keras
 import pytest
 
 from keras_rnninit.tuning import cli
+from keras_rnninit.tuning.study import finished_results
 
 BACKEND = keras.backend.backend()
 # Resuming after SIGKILL and keras-tuner's chief/worker protocol live in the
@@ -36,13 +36,8 @@ def run_cli(args, env, timeout=600):
 
 
 def stored(directory):
-    out = {}
-    for path in glob.glob(os.path.join(directory, "trials", "trial_*", "result.json")):
-        with open(path) as f:
-            r = json.load(f)
-        out[(r["candidate"], r["config"], r["seed"])] = (
-            r["hyperparameters"], r["value"])
-    return out
+    return {(r["candidate"], r["config"], r["seed"]): (r["hyperparameters"], r["value"])
+            for r in finished_results(directory)}
 
 
 def test_help_explains_every_flag_and_lists_the_registries(capsys):
