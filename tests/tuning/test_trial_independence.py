@@ -7,9 +7,6 @@ model, `CompiledModels`). CPU training is deterministic run to run on every
 backend, so the comparison is exact.
 """
 
-import glob
-import json
-import os
 
 import keras
 import numpy as np
@@ -17,6 +14,7 @@ import pytest
 
 from keras_rnninit.tuning import study_families
 from keras_rnninit.tuning import study_initializers
+from keras_rnninit.tuning.study import finished_results
 
 pytestmark = pytest.mark.slow
 
@@ -26,13 +24,9 @@ BUDGET = dict(seeds=2, steps=200, eval_every=100, verbose=None)
 
 
 def curves(directory):
-    out = {}
-    for path in glob.glob(os.path.join(directory, "trials", "trial_*", "result.json")):
-        with open(path) as f:
-            r = json.load(f)
-        out[(r["candidate"], round(r["hyperparameters"]["learning_rate"], 12),
-             r["seed"])] = (r["curve"], r["reused_compiled_model"])
-    return out
+    return {(r["candidate"], round(r["hyperparameters"]["learning_rate"], 12),
+             r["seed"]): (r["curve"], r["reused_compiled_model"])
+            for r in finished_results(directory)}
 
 
 def _budget(**extra):

@@ -9,7 +9,6 @@ resumes.
 
 import errno
 import glob
-import json
 import os
 import subprocess
 import sys
@@ -330,12 +329,8 @@ TINY = ["--task", "adding", "--length", "6", "--num-train", "64",
 
 
 def _results(directory):
-    out = {}
-    for path in glob.glob(os.path.join(directory, "trials", "trial_*", "result.json")):
-        with open(path) as f:
-            r = json.load(f)
-        out[r["hyperparameters"]["learning_rate"]] = r["curve"]
-    return out
+    return {r["hyperparameters"]["learning_rate"]: r["curve"]
+            for r in study_lib.finished_results(directory)}
 
 
 @pytest.mark.skipif(BACKEND == "torch", reason="writing does not depend on the "
