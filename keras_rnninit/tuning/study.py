@@ -228,17 +228,10 @@ def _write_json(path, value):
 
 def finished_results(directory):
     """The `result.json` of every trial that finished: written last by a
-    trial, so that one a kill tore is not finished."""
-    results = []
-    for path in glob.glob(os.path.join(directory, PROJECT, "trial_*", RESULT_FILE)):
-        try:
-            with open(path) as f:
-                result = json.load(f)
-            protocols.entry_key(result["hyperparameters"])
-        except (OSError, ValueError, KeyError):
-            continue  # torn by a kill: not finished
-        results.append(result)
-    return results
+    trial, so that one a kill tore is not finished (`oracle.read_result`)."""
+    results = (oracle_lib.read_result(os.path.dirname(path)) for path in
+               glob.glob(os.path.join(directory, PROJECT, "trial_*", RESULT_FILE)))
+    return [r for r in results if r is not None]
 
 
 def finished_trials(directory):
