@@ -36,6 +36,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from _results import RESULTS_DIR as RESULTS  # noqa: E402
+
 ROOT = os.path.join(RESULTS, "sensitivity")
 FAMILIES = ["irnn", "irnn-scaled", "np-rnn", "np-tanh", "lstm", "indrnn"]
 INITIALIZERS = ["glorot_uniform", "orthogonal", "identity", "keras_rnninit>NPInit",

@@ -37,6 +37,7 @@ import keras
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _results  # noqa: E402
+
 from keras_rnninit.tuning.study import finished_results  # noqa: E402
 
 # The README's main command is `rnninit-tune` with its defaults.

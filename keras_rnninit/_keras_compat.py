@@ -33,7 +33,7 @@ def check_keras_version(version=keras.__version__):
 check_keras_version()
 
 try:
-    from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
+    from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell  # noqa: F401
 except ImportError as e:  # pragma: no cover - only on an untested Keras
     raise ImportError(
         f"keras-rnninit could not find Keras's DropoutRNNCell in Keras "

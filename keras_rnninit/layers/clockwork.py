@@ -10,14 +10,13 @@ from keras import constraints
 from keras import initializers
 from keras import ops
 from keras import regularizers
+
+from keras_rnninit import _checks
 from keras_rnninit import _keras_compat
 from keras_rnninit._keras_compat import DropoutRNNCell
-
 from keras_rnninit.api_export import keras_rnninit_export
-from keras_rnninit import _checks
 from keras_rnninit.layers._fused import FusedRNN
 from keras_rnninit.layers._fused import backend_module
-
 
 # The step counter is a float32 state, exact up to 2**24.
 MAX_CYCLE = 2**24

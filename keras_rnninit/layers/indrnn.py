@@ -7,16 +7,16 @@ from keras import initializers
 from keras import ops
 from keras import regularizers
 from keras.layers import InputSpec
-from keras_rnninit._keras_compat import DropoutRNNCell
 
+from keras_rnninit import _checks
+from keras_rnninit._keras_compat import DropoutRNNCell
 from keras_rnninit.api_export import keras_rnninit_export
 from keras_rnninit.constraints import RecurrentBound
 from keras_rnninit.constraints import recurrent_bound
-from keras_rnninit import _checks
+from keras_rnninit.layers import _parallel_scan
 from keras_rnninit.layers._fused import FEW_FEATURES
 from keras_rnninit.layers._fused import FusedRNN
 from keras_rnninit.layers._fused import backend_module
-from keras_rnninit.layers import _parallel_scan
 
 
 @keras_rnninit_export()

@@ -6,7 +6,6 @@ import json
 import math
 import os
 import re
-import shlex
 import signal
 import sys
 import tempfile
@@ -79,7 +78,7 @@ def _jobs(text):
     try:
         return jobs.parse(text)
     except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e))
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def fail(message, code=2):
@@ -630,11 +629,11 @@ def _settings(args):
 def run(args, argv=()):
     """Runs the study `args` (checked by `check_arguments`) describe, from
     the command line `argv`; returns its directory."""
+    import keras
+
     from keras_rnninit.tuning import jobs
     from keras_rnninit.tuning import strategy as strategy_lib
     from keras_rnninit.tuning import studies
-
-    import keras
 
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
@@ -748,9 +747,9 @@ def main(argv=None):
 
     _start_timeout(args.timeout)
     _set_distributed_env(args)
+    from keras_rnninit.tuning.runner import is_worker
     from keras_rnninit.tuning.strategy import StrategyError
     from keras_rnninit.tuning.study import StudyWriteError
-    from keras_rnninit.tuning.runner import is_worker
 
     started = time.time()
     _interrupts.handle_signals()

@@ -557,8 +557,9 @@ class Chief(Alone):
     def search(self, tuner):
         """Serves `tuner`'s oracle until every planned trial has run and
         every worker has been told to stop (or is gone)."""
-        import grpc
         from concurrent import futures
+
+        import grpc
 
         # keras-tuner's own servicer and protocol: its workers speak it.
         from keras_tuner.src import protos

@@ -29,8 +29,8 @@ from keras_rnninit.tuning import candidates as candidates_lib
 from keras_rnninit.tuning import report as report_lib
 from keras_rnninit.tuning import user_code
 from keras_rnninit.tuning.candidates import StudyError
-from keras_rnninit.tuning.study import StudySettings
 from keras_rnninit.tuning.runner import run_study
+from keras_rnninit.tuning.study import StudySettings
 
 
 def _validation(validation):
